@@ -1,0 +1,2 @@
+import CNI
+print(CNIVersion.supported)
