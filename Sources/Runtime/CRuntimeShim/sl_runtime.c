@@ -1,0 +1,1 @@
+#include "sl_runtime.h"
