@@ -44,7 +44,7 @@ let package = Package(
 
         // The OCI runtime: a single-threaded C stage for clone/setns/exec, the library, the CLI.
         .target(
-            name: "CRuntimeShim", path: "Sources/Runtime/CRuntimeShim",
+            name: "CRuntimeShim", dependencies: ["CSystemShim"], path: "Sources/Runtime/CRuntimeShim",
             linkerSettings: [.linkedLibrary("cap")]),
         .target(
             name: "Runtime",

@@ -31,3 +31,5 @@ int sl_set_winsize(int fd, unsigned short rows, unsigned short cols) {
     struct winsize ws = { .ws_row = rows, .ws_col = cols };
     return ioctl(fd, TIOCSWINSZ, &ws);
 }
+
+int sl_memfd_create(const char *name, unsigned int flags) { return (int)syscall(SYS_memfd_create, name, flags); }

@@ -2,6 +2,16 @@
 #pragma once
 #include <sys/types.h>
 #include <stdint.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+
+/// Flags glibc only defines under _GNU_SOURCE.
+static const int SL_O_PATH = 010000000;
+static const int SL_SFD_CLOEXEC = 02000000;
+static const unsigned int SL_MFD_CLOEXEC = 1U;
+
+/// memfd_create(2).
+int sl_memfd_create(const char *name, unsigned int flags);
 
 /// openat2(2) with RESOLVE_* flags; returns -1 and sets errno on failure.
 int sl_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);

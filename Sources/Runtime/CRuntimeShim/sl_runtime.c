@@ -1,1 +1,0 @@
-#include "sl_runtime.h"
