@@ -143,6 +143,9 @@ PEER_GAPS = {
     # runc 1.1.5 (Debian 12) leaves the container's / private when
     # rootfsPropagation is shared/rshared (it applies the flag before pivot_root).
     "rootfsPropagation-shared": lambda rt: rt.name == "runc" and rt.version < (1, 2),
+    # runc 1.1.5 runs poststart hooks at the end of `create`, not `start`
+    # (runtime-spec: after the user process started, before `start` returns).
+    "poststart-after-start": lambda rt: rt.name == "runc" and rt.version < (1, 2),
     # runc 1.1.5: "seccomp flags are not yet supported by runc".
     "seccomp-flags": lambda rt: rt.name == "runc" and rt.version < (1, 2),
 }
