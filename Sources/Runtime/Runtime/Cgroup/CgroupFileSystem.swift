@@ -1,0 +1,72 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import SystemCore
+
+/// The handful of operations the cgroup code performs on cgroupfs, behind a protocol so that
+/// unit tests can run the real logic against a temp directory that imitates the kernel (creating
+/// interface files on mkdir, honouring `cgroup.subtree_control`) without root.
+///
+/// Paths are absolute host paths. Every method reports failures as the `SystemCallError` of the
+/// call that failed; callers add context.
+public protocol CgroupFileSystem: Sendable {
+    /// Reads a whole interface file.
+    func read(_ path: String) throws(SystemCallError) -> String
+    /// Writes `value` to an existing interface file in one write(2). Never creates the file:
+    /// a missing file must fail with ENOENT (that is how a missing controller shows).
+    func write(_ path: String, _ value: String) throws(SystemCallError)
+    /// mkdir(2) of one directory; EEXIST is reported, not swallowed.
+    func makeDirectory(_ path: String) throws(SystemCallError)
+    /// rmdir(2) of one cgroup directory.
+    func removeDirectory(_ path: String) throws(SystemCallError)
+    /// Whether `path` exists (no symlinks are followed).
+    func exists(_ path: String) -> Bool
+    /// The names of the child cgroups (directories) of `path`.
+    func subdirectories(_ path: String) throws(SystemCallError) -> [String]
+    /// kill(2).
+    func signal(_ pid: Int32, _ signal: Int32) throws(SystemCallError)
+    /// Sleeps; a test double may return at once.
+    func pause(milliseconds: Int)
+}
+
+/// The real cgroupfs, through plain system calls.
+public struct HostCgroupFileSystem: CgroupFileSystem {
+    public init() {}
+
+    public func read(_ path: String) throws(SystemCallError) -> String {
+        try FileSystem.readString(path)
+    }
+
+    public func write(_ path: String, _ value: String) throws(SystemCallError) {
+        try FileSystem.writeExisting(path, value)
+    }
+
+    public func makeDirectory(_ path: String) throws(SystemCallError) {
+        _ = try sys("mkdir", path) { mkdir(path, 0o755) }
+    }
+
+    public func removeDirectory(_ path: String) throws(SystemCallError) {
+        _ = try sys("rmdir", path) { rmdir(path) }
+    }
+
+    public func exists(_ path: String) -> Bool {
+        FileSystem.exists(path)
+    }
+
+    public func subdirectories(_ path: String) throws(SystemCallError) -> [String] {
+        try FileSystem.listDirectory(path).filter { name in
+            var st = stat()
+            return lstat(path + "/" + name, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+        }
+    }
+
+    public func signal(_ pid: Int32, _ signal: Int32) throws(SystemCallError) {
+        _ = try sys("kill", String(pid)) { kill(pid, signal) }
+    }
+
+    public func pause(milliseconds: Int) {
+        usleep(UInt32(max(0, milliseconds)) * 1000)
+    }
+}

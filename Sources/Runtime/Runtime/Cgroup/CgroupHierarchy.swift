@@ -1,0 +1,110 @@
+import SystemCore
+
+/// The host's cgroup v2 hierarchy: where the `cgroup2` filesystem is mounted.
+///
+/// On a pure v2 host that is `/sys/fs/cgroup`; on a hybrid host (v1 controllers plus a v2
+/// hierarchy for process tracking) it is usually `/sys/fs/cgroup/unified`, often with no
+/// controllers at all. Tests pass a temp directory standing in for cgroupfs.
+public struct CgroupHierarchy: Sendable {
+    /// Absolute path of the cgroup2 mount, without a trailing slash.
+    public let mountPoint: String
+    public let fileSystem: any CgroupFileSystem
+
+    public init(mountPoint: String, fileSystem: any CgroupFileSystem = HostCgroupFileSystem()) {
+        var trimmed = mountPoint
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+        self.mountPoint = trimmed
+        self.fileSystem = fileSystem
+    }
+
+    /// Finds the cgroup2 mount of the calling process by reading `/proc/self/mountinfo`.
+    public static func discover(
+        mountInfoPath: String = "/proc/self/mountinfo", fileSystem: any CgroupFileSystem = HostCgroupFileSystem()
+    ) throws(RuntimeError) -> CgroupHierarchy {
+        let text = try RuntimeError.wrap("reading the mount table") { () throws(SystemCallError) in
+            try FileSystem.readString(mountInfoPath)
+        }
+        guard let mountPoint = preferredMountPoint(cgroup2MountPoints(inMountInfo: text)) else {
+            throw .unsupported("no cgroup2 filesystem is mounted (this runtime needs cgroup v2)")
+        }
+        return CgroupHierarchy(mountPoint: mountPoint, fileSystem: fileSystem)
+    }
+
+    /// The mount points of every `cgroup2` filesystem in a mountinfo text, in table order.
+    ///
+    /// Format (proc(5)): `id parent maj:min root mountpoint options [optional...] - fstype source superoptions`.
+    /// Mount points escape space, tab, newline and backslash as `\ooo` octal.
+    public static func cgroup2MountPoints(inMountInfo text: String) -> [String] {
+        var result: [String] = []
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard let dash = fields.firstIndex(of: "-"), dash >= 5, dash + 1 < fields.count else { continue }
+            if fields[dash + 1] == "cgroup2" {
+                result.append(unescapeMountInfo(String(fields[4])))
+            }
+        }
+        return result
+    }
+
+    /// `/sys/fs/cgroup` if it is a cgroup2 mount, else `/sys/fs/cgroup/unified` (hybrid layout),
+    /// else the first cgroup2 mount found.
+    static func preferredMountPoint(_ candidates: [String]) -> String? {
+        for preferred in ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"] where candidates.contains(preferred) {
+            return preferred
+        }
+        return candidates.first
+    }
+
+    static func unescapeMountInfo(_ field: String) -> String {
+        guard field.contains("\\") else { return field }
+        var bytes: [UInt8] = []
+        let source = Array(field.utf8)
+        var i = 0
+        while i < source.count {
+            if source[i] == UInt8(ascii: "\\"), i + 3 < source.count {
+                let digits = source[(i + 1)...(i + 3)]
+                if digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "7") }) {
+                    let value = digits.reduce(0) { $0 * 8 + Int($1 - UInt8(ascii: "0")) }
+                    if value < 256 {
+                        bytes.append(UInt8(value))
+                        i += 4
+                        continue
+                    }
+                }
+            }
+            bytes.append(source[i])
+            i += 1
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The absolute directory of a cgroup given by its path relative to the hierarchy root
+    /// (`"/"` or `""` is the root itself).
+    public func directory(_ relativePath: String) -> String {
+        let trimmed = relativePath.split(separator: "/", omittingEmptySubsequences: true).joined(separator: "/")
+        return trimmed.isEmpty ? mountPoint : mountPoint + "/" + trimmed
+    }
+
+    /// The controllers listed in `cgroup.controllers` of a cgroup (relative path; default root):
+    /// the ones its parent has enabled for it, i.e. the ones that may be enabled below it.
+    public func availableControllers(at relativePath: String = "/") throws(RuntimeError) -> Set<String> {
+        let path = directory(relativePath) + "/cgroup.controllers"
+        let text = try RuntimeError.wrap("reading the available cgroup controllers") { () throws(SystemCallError) in
+            try fileSystem.read(path)
+        }
+        return Self.controllerSet(text)
+    }
+
+    /// The controllers enabled for the children of a cgroup (`cgroup.subtree_control`).
+    public func enabledControllers(at relativePath: String = "/") throws(RuntimeError) -> Set<String> {
+        let path = directory(relativePath) + "/cgroup.subtree_control"
+        let text = try RuntimeError.wrap("reading the enabled cgroup controllers") { () throws(SystemCallError) in
+            try fileSystem.read(path)
+        }
+        return Self.controllerSet(text)
+    }
+
+    static func controllerSet(_ text: String) -> Set<String> {
+        Set(text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(String.init))
+    }
+}

@@ -1,0 +1,58 @@
+import Testing
+@testable import Runtime
+
+@Suite struct CgroupHierarchyTests {
+    static let hybrid = """
+        31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+        35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+        40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
+        41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+        """
+
+    static let unified = """
+        22 1 0:21 / / rw,relatime shared:1 - ext4 /dev/vda rw
+        27 22 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot
+        99 22 0:26 / /mnt/with\\040space rw,relatime shared:9 - cgroup2 cgroup2 rw
+        """
+
+    @Test func findsTheHybridUnifiedMount() {
+        let mounts = CgroupHierarchy.cgroup2MountPoints(inMountInfo: Self.hybrid)
+        #expect(mounts == ["/sys/fs/cgroup/unified"])
+        #expect(CgroupHierarchy.preferredMountPoint(mounts) == "/sys/fs/cgroup/unified")
+    }
+
+    @Test func prefersSysFsCgroupAndUnescapes() {
+        let mounts = CgroupHierarchy.cgroup2MountPoints(inMountInfo: Self.unified)
+        #expect(mounts == ["/sys/fs/cgroup", "/mnt/with space"])
+        #expect(CgroupHierarchy.preferredMountPoint(mounts) == "/sys/fs/cgroup")
+        #expect(CgroupHierarchy.preferredMountPoint(["/mnt/with space"]) == "/mnt/with space")
+        #expect(CgroupHierarchy.preferredMountPoint([]) == nil)
+    }
+
+    @Test func optionalFieldsBeforeTheSeparatorAreSkipped() {
+        let line = "27 22 0:26 / /cg rw shared:9 master:3 - cgroup2 none rw"
+        #expect(CgroupHierarchy.cgroup2MountPoints(inMountInfo: line) == ["/cg"])
+        #expect(CgroupHierarchy.cgroup2MountPoints(inMountInfo: "garbage\n\n1 2 3") == [])
+    }
+
+    @Test func discoversThisHostsMount() throws {
+        // Every host this runs on (the dev machine's hybrid layout, CI, the VM) has a cgroup2 mount.
+        let hierarchy = try CgroupHierarchy.discover()
+        #expect(hierarchy.mountPoint.hasPrefix("/sys/fs/cgroup"))
+        _ = try hierarchy.availableControllers()
+    }
+
+    @Test func missingMountInfoIsASystemError() {
+        #expect(throws: RuntimeError.self) { try CgroupHierarchy.discover(mountInfoPath: "/nonexistent/mountinfo") }
+    }
+
+    @Test func readsControllersOfATempHierarchy() throws {
+        let fake = CgroupFakeFileSystem(controllers: ["cpu", "memory", "pids"])
+        let hierarchy = CgroupHierarchy(mountPoint: fake.root + "/", fileSystem: fake)
+        #expect(hierarchy.mountPoint == fake.root)
+        #expect(try hierarchy.availableControllers() == ["cpu", "memory", "pids"])
+        #expect(try hierarchy.enabledControllers().isEmpty)
+        #expect(hierarchy.directory("/a/b/") == fake.root + "/a/b")
+        #expect(hierarchy.directory("/") == fake.root)
+    }
+}
