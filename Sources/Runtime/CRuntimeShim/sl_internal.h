@@ -23,6 +23,8 @@ void sl_rootfs_finish(const struct sl_config *config);
 void sl_process_limits(const struct sl_process *process);
 /// Opens the pty and hands the master over the console socket; makes the slave stdio.
 void sl_process_console(const struct sl_process *process);
+/// Creates the process's cwd inside the container if it is missing (as runc does).
+void sl_process_make_cwd(const struct sl_process *process);
 /// Resolves the executable to run (PATH lookup inside the container); fails if missing.
 const char *sl_process_resolve(const struct sl_process *process);
 /// user, capabilities, umask, cwd, no_new_privs, fds, seccomp, then execve(path). Never returns.

@@ -65,6 +65,23 @@ void sl_process_console(const struct sl_process *p) {
     if (slave > 2) close(slave);
 }
 
+void sl_process_make_cwd(const struct sl_process *p) {
+    if (!p->cwd || p->cwd[0] != '/') return;
+    struct stat st;
+    if (stat(p->cwd, &st) == 0) return;
+    char path[PATH_MAX];
+    size_t len = strlen(p->cwd);
+    if (len >= sizeof(path)) sl_fail_errno(ENAMETOOLONG, "cwd", "%s", p->cwd);
+    memcpy(path, p->cwd, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (path[i] != '/' && path[i] != 0) continue;
+        char saved = path[i];
+        path[i] = 0;
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) sl_fail("cwd", "creating %s", path);
+        path[i] = saved;
+    }
+}
+
 static int executable(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);

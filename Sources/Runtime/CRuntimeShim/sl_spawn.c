@@ -141,6 +141,7 @@ __attribute__((noreturn)) static void stage2(const struct sl_config *c) {
     }
 
     sl_rootfs_finish(c);
+    sl_process_make_cwd(p);
     sl_process_console(p);
     const char *path = sl_process_resolve(p);
 
@@ -154,7 +155,8 @@ __attribute__((noreturn)) static void stage2(const struct sl_config *c) {
         int fifo = openat(c->exec_fifo_dirfd, "exec.fifo", O_WRONLY | O_CLOEXEC);
         if (fifo < 0) sl_fail("start", "opening exec.fifo");
         if (write(fifo, "0", 1) != 1) sl_fail("start", "writing exec.fifo");
-        close(fifo);
+        // The fifo stays open (close-on-exec): `start` sees EOF once execve succeeded, so
+        // startContainer hooks are done before it runs poststart hooks.
         close(c->exec_fifo_dirfd);
     }
     if (c->n_start_container_hooks && state) {

@@ -24,7 +24,7 @@ public enum RuntimeError: Error, CustomStringConvertible, Sendable {
         case .invalidArgument(let name, let reason): "invalid argument \(name): \(reason)"
         case .containerExists(let id): "container \"\(id)\" already exists"
         case .containerNotFound(let id): "container \"\(id)\" does not exist"
-        case .wrongState(let id, let state, let operation): "cannot \(operation) container \"\(id)\" in state \(state)"
+        case .wrongState(let id, let state, let operation): "container \"\(id)\" is \(state): cannot \(operation) it"
         case .unsupported(let what): "unsupported on this host: \(what)"
         case .system(let context, let error): "\(context): \(error)"
         case .containerSetup(let stage, let message): "container init failed (\(stage)): \(message)"

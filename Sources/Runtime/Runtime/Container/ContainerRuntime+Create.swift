@@ -51,7 +51,8 @@ extension ContainerRuntime {
         do {
             return try store.withLock(id) { () throws(RuntimeError) -> Int32 in
                 let fifo = store.fifoPath(id)
-                if mkfifo(fifo, 0o622) != 0 {
+                // 0622 (umask aside): the init may run as a user namespace's root, which is "other" here.
+                if mkfifo(fifo, 0o622) != 0 || chmod(fifo, 0o622) != 0 {
                     throw .system(context: "creating the exec fifo", SystemCallError("mkfifo", fifo, errno: .init(rawValue: currentErrno())))
                 }
                 let dirFD = try RuntimeError.wrap("opening the state directory") { () throws(SystemCallError) in
@@ -180,17 +181,26 @@ extension ContainerRuntime {
                 try sys("open", fifo) { open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC) }
             }
             defer { close(fd) }
+            // The init writes one byte, runs the startContainer hooks and execs; its end of the
+            // fifo is close-on-exec, so EOF after the byte means the process is running.
             var byte: UInt8 = 0
+            var started = false
             while true {
                 var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 _ = poll(&poller, 1, 100)
                 let n = read(fd, &byte, 1)
-                if n == 1 { break }
-                guard ProcessTable.isAlive(record.pid, startTime: record.initStartTime) else {
-                    throw .containerSetup(stage: "start", message: "the container's init process exited before it was started")
+                if n == 1 {
+                    started = true
+                } else if n == 0 && started {
+                    break
+                } else if !ProcessTable.isAlive(record.pid, startTime: record.initStartTime) {
+                    break
                 }
             }
             unlink(fifo)
+            guard ProcessTable.isAlive(record.pid, startTime: record.initStartTime) || started else {
+                throw .containerSetup(stage: "start", message: "the container's init process exited before it was started")
+            }
             let state = hookState(id, pid: record.pid, status: .running, bundle: record.bundle, annotations: record.config.annotations)
             runHooksWarning(record.config.hooks?.poststart, name: "poststart", state: state)
         }
@@ -212,7 +222,7 @@ extension ContainerRuntime {
             }
             let status = store.status(of: record)
             if status == .running && !force {
-                throw .wrongState(id: id, state: status.rawValue, operation: "delete (use --force)")
+                throw .wrongState(id: id, state: status.rawValue, operation: "delete (without --force)")
             }
             if status != .stopped {
                 if let path = record.cgroupPath {

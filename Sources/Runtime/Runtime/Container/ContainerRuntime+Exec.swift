@@ -27,7 +27,7 @@ extension ContainerRuntime {
         let record = try store.load(id)
         let status = store.status(of: record)
         guard status == .created || status == .running else {
-            throw .wrongState(id: id, state: status.rawValue, operation: "exec in")
+            throw .wrongState(id: id, state: status.rawValue, operation: "exec into")
         }
         var plan = try ProcessPlan(process, field: field, spec: record.config)
         try clampOOMScoreAdj(&plan)
@@ -63,7 +63,7 @@ extension ContainerRuntime {
             joins.append((kind, fd))
         }
         guard ProcessTable.isAlive(record.pid, startTime: record.initStartTime) else {
-            throw .wrongState(id: id, state: "stopped", operation: "exec in")
+            throw .wrongState(id: id, state: "stopped", operation: "exec into")
         }
 
         let config = CConfig()
