@@ -5,3 +5,6 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/route.h>
 #include <netlink/route/neighbour.h>
+#include <netlink/route/link/inet.h>
+#include <linux/if_link.h>
+#include <linux/if_addr.h>

@@ -9,3 +9,4 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <libnftnl/udata.h>
