@@ -52,6 +52,9 @@ import Testing
         #expect(program.flags == 0)
         let admin = try SeccompCompiler.compile(.runtimeDefault(capabilities: ["CAP_SYS_ADMIN"]))
         #expect(admin != program)
+        // Every capability at once: overlapping entries (syslog, bpf, ptrace twice) still compile.
+        let everything = Set(RuntimeDefaultProfile.byCapability.map(\.0))
+        #expect(try SeccompCompiler.compile(.runtimeDefault(capabilities: everything)).instructions.count <= 4096)
     }
 }
 
