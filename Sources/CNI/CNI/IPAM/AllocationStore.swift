@@ -78,8 +78,21 @@ public final class AllocationStore {
             if code == EEXIST { return false }
             throw SystemCallError("link", final, errno: .init(rawValue: code))
         }
-        try FileSystem.writeAtomically("\(directory)/\(AllocationStore.lastReservedPrefix)\(rangeSet)", address.description)
+        recordLastReserved(address, rangeSet: rangeSet)
         return true
+    }
+
+    /// The round-robin hint: written atomically (temp + rename) but not fsync'd, since losing it
+    /// only restarts the walk at the range start. Failing to write it is not an error.
+    private func recordLastReserved(_ address: IPAddress, rangeSet: Int) {
+        let path = "\(directory)/\(AllocationStore.lastReservedPrefix)\(rangeSet)"
+        let temp = "\(directory)/\(AllocationStore.tempPrefix)last.\(getpid())"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        var bytes = Array(address.description.utf8)
+        let written = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        if written != bytes.count || rename(temp, path) != 0 { unlink(temp) }
     }
 
     /// Removes the reservation file for `address`.
