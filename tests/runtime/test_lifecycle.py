@@ -80,6 +80,9 @@ def test_pid_file(rt, bundle, tmp_path):
     pid = int(pidfile.read_text().strip())
     assert pid == rt.state(bundle.id)["pid"]
     rt.ok("start", bundle.id)
+    deadline = time.monotonic() + 5  # start may return before the execve
+    while not os.readlink(f"/proc/{pid}/exe").endswith("busybox") and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert os.readlink(f"/proc/{pid}/exe").endswith("busybox")
 
 
