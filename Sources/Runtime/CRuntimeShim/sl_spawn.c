@@ -1,6 +1,7 @@
 // Stage 1 (namespace entry) and stage 2 (container init or exec'd process).
 #define _GNU_SOURCE
 #include "sl_internal.h"
+#include "sl_system.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -50,8 +51,30 @@ static void join_namespaces(const struct sl_config *c) {
     }
 }
 
+static int compare_ints(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
+/// Closes every fd the children were not given: the parent's locks and files must not live on in
+/// the container's init (which runs until `start`, long after the parent exits).
+static void close_other_fds(const struct sl_config *c) {
+    int keep[SL_NS_COUNT + 8];
+    size_t n = 0;
+    keep[n++] = c->sync_fd;
+    keep[n++] = c->process.console_socket_fd;
+    keep[n++] = c->exec_fifo_dirfd;
+    for (int i = 0; i < SL_NS_COUNT; i++) keep[n++] = c->ns_join_fds[i];
+    qsort(keep, n, sizeof(int), compare_ints);
+    unsigned int next = 3 + (unsigned int)(c->process.preserve_fds > 0 ? c->process.preserve_fds : 0);
+    for (size_t i = 0; i < n; i++) {
+        if (keep[i] < 0 || (unsigned int)keep[i] < next) continue;
+        if ((unsigned int)keep[i] > next) sl_close_range(next, (unsigned int)keep[i] - 1, 0);
+        next = (unsigned int)keep[i] + 1;
+    }
+    sl_close_range(next, ~0U, 0);
+}
+
 __attribute__((noreturn)) static void stage1(const struct sl_config *c) {
     sl_child_sync_fd = c->sync_fd;
+    close_other_fds(c);
     // The parent may block or ignore signals; the container starts with none blocked or ignored.
     sigset_t none;
     sigemptyset(&none);

@@ -24,6 +24,17 @@ extension ContainerRuntime {
         try cgroup.create(resources: plan.spec.linux?.resources, enforce: options.enforceResources) { message in
             log.warning("container \(id): \(message)")
         }
+        // Device access (an eBPF program on v2): the config's rules, then what every container
+        // needs and the devices it lists, which rules cannot take away (as runc does).
+        let listed = plan.devices.map { device in
+            Spec.DeviceRule(allow: true, type: device.type, major: device.major, minor: device.minor, access: "rwm")
+        }
+        do throws(RuntimeError) {
+            try cgroup.applyDeviceRules((plan.spec.linux?.resources?.devices ?? []) + CgroupDeviceFilter.defaultRules + listed)
+        } catch {
+            try? cgroup.remove()
+            throw error
+        }
         return ContainerCgroupHandle(path: cgroup.directory)
     }
 }

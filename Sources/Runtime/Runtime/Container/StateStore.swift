@@ -30,11 +30,15 @@ public struct StateStore: Sendable {
 
     /// Takes the container's lock (blocking) for the duration of `body`.
     public func withLock<T>(_ id: String, _ body: () throws(RuntimeError) -> T) throws(RuntimeError) -> T {
-        let lock = try RuntimeError.wrap("locking container \(id)") { () throws(SystemCallError) in
-            try FileLock(path: root + "/." + id + ".lock")
+        let lock: FileLock
+        do {
+            lock = try FileLock(path: root + "/." + id + ".lock")
+        } catch {
+            throw .system(context: "locking container \(id)", error)
         }
-        defer { _ = consume lock }
-        return try body()
+        let result = try body()
+        _ = consume lock
+        return result
     }
 
     /// Creates the container's directory; fails if the id is taken.

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The test job: set up, build, then unit tests, root integration tests and VM tests.
+# Prints one closing line "N passed, N failed, N skipped" over every suite.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || exit 1
+results=$(mktemp -d /tmp/swiftlet-results.XXXXXX)
+status=0
+
+echo "== build"
+swift build --build-tests || exit 1
+bin=$(swift build --show-bin-path)
+export SWIFTLET_BIN_DIR="$bin" SWIFTLET_RUNTIME="$bin/swiftlet-runc"
+
+echo "== unit tests (swift test)"
+swift test --skip-build --parallel --xunit-output "$results/swift.xml" || status=1
+
+echo "== root integration tests (pytest)"
+for suite in tests/runtime tests/cni; do
+  [ -d "$suite" ] || continue
+  name=$(basename "$suite")
+  python3 -m pytest -q -p no:cacheprovider --junitxml="$results/pytest-$name.xml" "$suite" || status=1
+done
+
+echo "== VM tests (cgroup v2 enforcement)"
+if [ -x tests/vm/run-vm-tests.sh ]; then
+  tests/vm/run-vm-tests.sh "$SWIFTLET_RUNTIME" --junitxml "$results/pytest-vm.xml" || status=1
+fi
+
+python3 scripts/summarize-junit.py "$results"/*.xml || status=1
+exit $status
