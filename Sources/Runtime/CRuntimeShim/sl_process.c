@@ -161,6 +161,8 @@ void sl_process_exec(const struct sl_process *p, const char *path) {
     if (sl_close_range(3 + (unsigned)p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
         for (int fd = 3 + p->preserve_fds; fd < 65536; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
+    // The set-up's parent-death signal must not outlive it: the process may outlive `exec -d`.
+    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     if (p->seccomp_filter && p->no_new_privs) load_seccomp(p);
     execve(path, p->argv, p->envp);
     sl_fail("exec", "%s", path);
