@@ -1,4 +1,5 @@
-"""Fixtures for the runtime-agnostic OCI conformance suite.
+"""Fixtures for the runtime-agnostic OCI conformance suite (shared by
+tests/runtime/conftest.py and tests/vm/conftest.py).
 
     pytest tests/runtime --runtime /usr/sbin/runc        # validate the tests
     pytest tests/runtime                                  # our runtime (default path)
@@ -11,12 +12,9 @@ from __future__ import annotations
 
 import os
 import shlex
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ocitest import Bundle, Runtime, new_id, template_rootfs  # noqa: E402
 

@@ -199,7 +199,7 @@ def test_bind_mount_propagation(rt, bundle, shared_hostdir, prop, visible):
     bundle.add_mount(destination="/shared", type="bind", source=str(shared_hostdir),
                      options=["rbind", prop])
     bundle.sh("while [ ! -e /proc/self ]; do :; done; echo ready; "
-              "for i in $(seq 100); do [ -e /shared/sub/marker ] && break; sleep 0.05; done; "
+              "for i in $(seq 40); do [ -e /shared/sub/marker ] && break; sleep 0.05; done; "
               "ls /shared/sub")
     rt.create(bundle)
     rt.ok("start", bundle.id)
