@@ -191,7 +191,26 @@ __attribute__((noreturn)) static void stage2(const struct sl_config *c) {
     sl_process_exec(p, path);
 }
 
-pid_t sl_spawn(const struct sl_config *config) {
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+struct sl_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+pid_t sl_spawn(const struct sl_config *config, int cgroup_fd, int *placed) {
+    *placed = 0;
+    if (cgroup_fd >= 0) {
+        struct sl_clone_args args = { .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)cgroup_fd };
+        long pid = syscall(SYS_clone3, &args, sizeof(args));
+        if (pid == 0) stage1(config);
+        if (pid > 0) {
+            *placed = 1;
+            return (pid_t)pid;
+        }
+        // ENOSYS (old kernel), EINVAL/EOPNOTSUPP (cgroup not usable for it): migrate the old way.
+    }
     pid_t pid = fork();
     if (pid != 0) return pid;
     stage1(config);

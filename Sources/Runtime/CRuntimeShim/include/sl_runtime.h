@@ -162,7 +162,10 @@ struct sl_config {
 };
 
 /// Forks stage 1. Returns its pid in the parent (or -1 with errno); the child never returns.
-pid_t sl_spawn(const struct sl_config *config);
+/// With `cgroup_fd` >= 0 stage 1 is born in that cgroup (clone3 CLONE_INTO_CGROUP, which skips
+/// the slow cgroup.procs migration); `*placed` says whether that worked, else the caller must
+/// write the pid to cgroup.procs itself.
+pid_t sl_spawn(const struct sl_config *config, int cgroup_fd, int *placed);
 
 /// Sends one message; returns 0 or -1 with errno.
 int sl_msg_send(int fd, int32_t type, int32_t value, int32_t err, const void *payload, uint32_t length);

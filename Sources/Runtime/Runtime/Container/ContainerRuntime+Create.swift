@@ -91,7 +91,7 @@ extension ContainerRuntime {
                 config.config.wait_hooks = needsRoundTrip ? 1 : 0
 
                 let spawner = InitSpawner(
-                    cgroupProcs: cgroup.map { $0.path + "/cgroup.procs" }, uidMap: plan.uidMap, gidMap: plan.gidMap,
+                    cgroupDirectory: cgroup?.path, uidMap: plan.uidMap, gidMap: plan.gidMap,
                     isExec: false,
                     onHooks: { (pid: Int32) throws(RuntimeError) -> [UInt8] in
                         let creating = hookState(id, pid: pid, status: .creating, bundle: bundle, annotations: spec.annotations)

@@ -72,9 +72,8 @@ extension ContainerRuntime {
         config.config.exec_fifo_dirfd = -1
         config.setProcess(plan, consoleSocket: consoleFD, preserveFDs: options.preserveFDs)
         config.setJoins(joins)
-        let procs = record.cgroupPath.map { $0 + "/cgroup.procs" }
         let foreground = ForegroundProcess(forward: !options.detach)
-        let spawner = InitSpawner(cgroupProcs: procs.flatMap { FileSystem.exists($0) ? $0 : nil }, isExec: true)
+        let spawner = InitSpawner(cgroupDirectory: record.cgroupPath.flatMap { FileSystem.isDirectory($0) ? $0 : nil }, isExec: true)
         let pid = try spawner.spawn(config)
         if let pidFile = options.pidFile { try writePIDFile(pidFile, pid) }
         if options.detach { return 0 }

@@ -3,12 +3,14 @@ import Glibc
 #endif
 import CRuntimeShim
 import SystemCore
+import CSystemShim
 
 /// Drives the parent side of the sync protocol with the C stage (see sl_runtime.h):
 /// forks stage 1, places it in the cgroup, writes user namespace maps, answers the hooks
 /// request, and waits for READY (create) or the close-on-exec EOF (exec).
 struct InitSpawner {
-    var cgroupProcs: String?
+    /// The cgroup directory the container's processes belong in.
+    var cgroupDirectory: String?
     var uidMap: String?
     var gidMap: String?
     var isExec: Bool
@@ -26,15 +28,18 @@ struct InitSpawner {
         let parentFD = fds[0]
         defer { close(parentFD) }
         config.config.sync_fd = fds[1]
-        let stage1 = withUnsafePointer(to: &config.config) { sl_spawn($0) }
+        let cgroupFD = cgroupDirectory.map { open($0, SL_O_PATH | O_DIRECTORY | O_CLOEXEC) } ?? -1
+        var placed: Int32 = 0
+        let stage1 = withUnsafePointer(to: &config.config) { sl_spawn($0, cgroupFD, &placed) }
         let spawnErrno = currentErrno()
+        if cgroupFD >= 0 { close(cgroupFD) }
         close(fds[1])
         guard stage1 > 0 else {
             throw .system(context: "starting the container", SystemCallError("fork", errno: .init(rawValue: spawnErrno)))
         }
         var child: Int32 = 0
         do {
-            child = try converse(parentFD, stage1: stage1)
+            child = try converse(parentFD, stage1: stage1, placed: placed != 0)
             reap(stage1)
             return child
         } catch {
@@ -46,8 +51,9 @@ struct InitSpawner {
         }
     }
 
-    private func converse(_ fd: Int32, stage1: Int32) throws(RuntimeError) -> Int32 {
-        if let cgroupProcs {
+    private func converse(_ fd: Int32, stage1: Int32, placed: Bool) throws(RuntimeError) -> Int32 {
+        if !placed, let cgroupDirectory {
+            let cgroupProcs = cgroupDirectory + "/cgroup.procs"
             try RuntimeError.wrap("placing the container in its cgroup") { () throws(SystemCallError) in
                 try FileSystem.writeExisting(cgroupProcs, String(stage1))
             }
