@@ -8,6 +8,9 @@
 #
 # Env: VM_KERNEL, VM_MEMORY (2G), VM_CPUS (2), VM_TIMEOUT (900 s).
 set -euo pipefail
+# Everything runs from main(), so bash has parsed the whole file before the
+# long VM run starts (editing a running script cannot break it).
+main() {
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROUNDS=${ROUNDS:-30}
@@ -53,3 +56,5 @@ fi
 echo "(inside a TCG VM, kernel $(basename "$KERNEL"), cgroup v2)"
 cat "$OUT/bench.log"
 exit "$(cat "$OUT/rc")"
+}
+main "$@"

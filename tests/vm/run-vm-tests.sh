@@ -14,6 +14,9 @@
 #      VM_MEMORY (default 2G), VM_CPUS (default 2), VM_KEEP=1 keeps the result dir.
 # Exit status: non-zero if any runtime's tests failed or the VM did not run.
 set -euo pipefail
+# Everything runs from main(), so bash has parsed the whole file before the
+# long VM run starts (editing a running script cannot break it).
+main() {
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
@@ -86,6 +89,7 @@ INNER
 chmod +x "$OUT/inner.sh"
 
 t0=$(date +%s.%N)
+echo "vm: booting $(basename "$KERNEL") under TCG (~20 s), then ${#resolved[@]} runtime(s); log: $OUT/pytest-N.log"
 set +e
 CI=${CI:-true} timeout "${VM_TIMEOUT:-1200}" vng --run "$KERNEL" --disable-kvm \
   --memory "${VM_MEMORY:-2G}" --cpus "${VM_CPUS:-2}" --rwdir "$OUT" \
@@ -120,3 +124,5 @@ done
 boot=$(awk -v a="$t0" -v b="$(cat "$OUT/t_booted" 2>/dev/null || echo "$t0")" 'BEGIN{printf "%.1f", b-a}')
 echo "vm: boot ${boot}s, total $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}')s (kernel $(basename "$KERNEL"), TCG)"
 exit $status
+}
+main "$@"
