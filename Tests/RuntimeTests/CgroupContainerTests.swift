@@ -116,17 +116,14 @@ import Testing
         }
     }
 
-    @Test func controllerMissingInAnExistingAncestorIsNamedThere() throws {
+    @Test func controllerIsEnabledDownThroughAnExistingAncestor() throws {
         let fake = CgroupFakeFileSystem(controllers: ["cpu", "memory", "pids"])
-        fake.makeCgroup("kubepods")  // created while the root enabled nothing: offers no controllers
+        fake.makeCgroup("kubepods")  // created while the root enabled nothing: offers no controllers yet
         let cgroup = try ContainerCgroup(hierarchy: fake.hierarchy, cgroupsPath: "/kubepods/c", defaultPath: "/x")
-        #expect {
-            try cgroup.create(resources: resources(#"{"pids":{"limit":3}}"#))
-        } throws: { error in
-            (error as? RuntimeError)?.description.contains("\"pids\" is not available at \(fake.root)/kubepods ") == true
-        }
-        #expect(fake.exists(fake.root + "/kubepods"))  // not ours: kept
-        #expect(!fake.exists(fake.root + "/kubepods/c"))
+        try cgroup.create(resources: resources(#"{"pids":{"limit":3}}"#))
+        #expect(try fake.read(fake.root + "/cgroup.subtree_control").contains("pids"))
+        #expect(try fake.read(fake.root + "/kubepods/cgroup.subtree_control").contains("pids"))
+        #expect(try fake.read(fake.root + "/kubepods/c/pids.max") == "3")
     }
 
     @Test func withoutEnforcementMissingControllersAreSkippedAndWarnedOnce() throws {

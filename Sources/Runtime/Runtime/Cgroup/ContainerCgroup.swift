@@ -136,18 +136,17 @@ public struct ContainerCgroup: Sendable {
     }
 
     /// For each needed controller that some existing ancestor does not offer, that ancestor's directory.
+    ///
+    /// Only the hierarchy root decides: `create` enables controllers top-down, so one an existing
+    /// intermediate cgroup does not offer yet (its parent has not enabled it) becomes available
+    /// on the way down. Enabling can still fail later (a cgroup with processes, threaded mode);
+    /// that is reported with the file and errno.
     func missingControllers(_ settings: CgroupSettings) throws(RuntimeError) -> [String: String] {
-        var missing: [String: String] = [:]
         let needed = settings.controllers
         guard !needed.isEmpty else { return [:] }
-        for ancestor in ancestors {
-            let dir = hierarchy.directory(ancestor)
-            guard fileSystem.exists(dir) else { break }
-            let available = try hierarchy.availableControllers(at: ancestor)
-            for controller in needed.subtracting(available) where missing[controller] == nil {
-                missing[controller] = dir
-            }
-        }
+        let available = try hierarchy.availableControllers(at: "/")
+        var missing: [String: String] = [:]
+        for controller in needed.subtracting(available) { missing[controller] = hierarchy.directory("/") }
         return missing
     }
 

@@ -3,11 +3,16 @@ import SystemCore
 /// A recorded container's cgroup, by its absolute directory (as kept in state.json).
 struct ContainerCgroupHandle {
     let path: String
+    private let cgroup: ContainerCgroup?
 
-    private var cgroup: ContainerCgroup? {
-        guard let hierarchy = try? CgroupHierarchy.discover(), path.hasPrefix(hierarchy.mountPoint) else { return nil }
-        let relative = String(path.dropFirst(hierarchy.mountPoint.count))
-        return try? ContainerCgroup(hierarchy: hierarchy, cgroupsPath: relative, defaultPath: relative)
+    init(path: String) {
+        self.path = path
+        if let hierarchy = try? CgroupHierarchy.discover(), path.hasPrefix(hierarchy.mountPoint) {
+            let relative = String(path.dropFirst(hierarchy.mountPoint.count))
+            cgroup = try? ContainerCgroup(hierarchy: hierarchy, cgroupsPath: relative, defaultPath: relative)
+        } else {
+            cgroup = nil
+        }
     }
 
     func killAll() { try? cgroup?.killAll() }

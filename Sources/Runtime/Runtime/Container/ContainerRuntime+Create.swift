@@ -224,14 +224,13 @@ extension ContainerRuntime {
             if status == .running && !force {
                 throw .wrongState(id: id, state: status.rawValue, operation: "delete (without --force)")
             }
+            let cgroup = record.cgroupPath.map { ContainerCgroupHandle(path: $0) }
             if status != .stopped {
-                if let path = record.cgroupPath {
-                    ContainerCgroupHandle(path: path).killAll()
-                }
+                cgroup?.killAll()
                 Glibc.kill(record.pid, SIGKILL)
                 try waitForExit(record)
             }
-            if let path = record.cgroupPath { ContainerCgroupHandle(path: path).remove() }
+            cgroup?.remove()
             let state = hookState(id, pid: record.pid, status: .stopped, bundle: record.bundle, annotations: record.config.annotations)
             runHooksWarning(record.config.hooks?.poststop, name: "poststop", state: state)
             try store.remove(id)
@@ -241,10 +240,10 @@ extension ContainerRuntime {
     func waitForExit(_ record: ContainerRecord) throws(RuntimeError) {
         // Reap it if it is our child (run, tests); otherwise its parent does.
         var status: Int32 = 0
-        for _ in 0..<1000 {
+        for _ in 0..<10_000 {
             if waitpid(record.pid, &status, WNOHANG) == record.pid { return }
             if !ProcessTable.isAlive(record.pid, startTime: record.initStartTime) { return }
-            usleep(10_000)
+            usleep(1_000)
         }
         throw .containerSetup(stage: "delete", message: "process \(record.pid) did not exit after SIGKILL")
     }
