@@ -168,8 +168,9 @@ __attribute__((noreturn)) static void stage2(const struct sl_config *c) {
     sl_process_console(p);
     const char *path = sl_process_resolve(p);
 
-    if (sl_msg_send(sl_child_sync_fd, SL_MSG_READY, 0, 0, NULL, 0) != 0) _exit(1);
+    // Cleared before READY: once the parent has READY it exits, and the init must outlive it.
     prctl(PR_SET_PDEATHSIG, 0);
+    if (sl_msg_send(sl_child_sync_fd, SL_MSG_READY, 0, 0, NULL, 0) != 0) _exit(1);
     close(sl_child_sync_fd);
     sl_child_sync_fd = -1;
 

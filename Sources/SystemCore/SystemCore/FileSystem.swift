@@ -34,7 +34,9 @@ public enum FileSystem {
     }
 
     /// Writes a file atomically: temp file in the same directory, fsync, rename, fsync the directory.
-    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600) throws(SystemCallError) {
+    /// With `durable: false` the fsyncs are skipped: readers still never see a partial file, but
+    /// a power loss may lose the write (right for state under /run, which a reboot clears anyway).
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600, durable: Bool = true) throws(SystemCallError) {
         let dir = FilePath(path).removingLastComponent().string
         let temp = "\(path).tmp.\(getpid())"
         let fd = try sys("open", temp) { open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
@@ -46,7 +48,7 @@ public enum FileSystem {
                 }
                 offset += n
             }
-            _ = try sys("fsync", temp) { fsync(fd) }
+            if durable { _ = try sys("fsync", temp) { fsync(fd) } }
             close(fd)
             _ = try sys("rename", path) { rename(temp, path) }
         } catch {
@@ -54,6 +56,7 @@ public enum FileSystem {
             unlink(temp)
             throw error
         }
+        guard durable else { return }
         let dirfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dirfd >= 0 {
             fsync(dirfd)
@@ -61,8 +64,8 @@ public enum FileSystem {
         }
     }
 
-    public static func writeAtomically(_ path: String, _ string: String, mode: mode_t = 0o600) throws(SystemCallError) {
-        try writeAtomically(path, Array(string.utf8), mode: mode)
+    public static func writeAtomically(_ path: String, _ string: String, mode: mode_t = 0o600, durable: Bool = true) throws(SystemCallError) {
+        try writeAtomically(path, Array(string.utf8), mode: mode, durable: durable)
     }
 
     public static func exists(_ path: String) -> Bool {

@@ -7,12 +7,13 @@ struct ContainerCgroupHandle {
 
     init(path: String) {
         self.path = path
-        if let hierarchy = try? CgroupHierarchy.discover(), path.hasPrefix(hierarchy.mountPoint) {
-            let relative = String(path.dropFirst(hierarchy.mountPoint.count))
-            cgroup = try? ContainerCgroup(hierarchy: hierarchy, cgroupsPath: relative, defaultPath: relative)
-        } else {
-            cgroup = nil
-        }
+        // Killing and removing touch only this directory: anchor it at its parent rather than
+        // parse the mount table again.
+        let slash = path.lastIndex(of: "/") ?? path.startIndex
+        let parent = String(path[..<slash])
+        let name = String(path[path.index(after: slash)...])
+        cgroup = parent.isEmpty || name.isEmpty
+            ? nil : try? ContainerCgroup(hierarchy: CgroupHierarchy(mountPoint: parent), cgroupsPath: name, defaultPath: name)
     }
 
     func killAll() { try? cgroup?.killAll() }

@@ -128,7 +128,7 @@ extension ContainerRuntime {
 
     func writePIDFile(_ path: String, _ pid: Int32) throws(RuntimeError) {
         try RuntimeError.wrap("writing --pid-file") { () throws(SystemCallError) in
-            try FileSystem.writeAtomically(path, String(pid), mode: 0o644)
+            try FileSystem.writeAtomically(path, String(pid), mode: 0o644, durable: false)
         }
     }
 
@@ -183,6 +183,10 @@ extension ContainerRuntime {
             defer { close(fd) }
             // The init writes one byte, runs the startContainer hooks and execs; its end of the
             // fifo is close-on-exec, so EOF after the byte means the process is running.
+            // Without startContainer or poststart hooks there is no order to keep: return once
+            // the init has its go (as runc does), not after its execve.
+            let hooks = record.config.hooks
+            let waitForExec = !(hooks?.startContainer ?? []).isEmpty || !(hooks?.poststart ?? []).isEmpty
             var byte: UInt8 = 0
             var started = false
             while true {
@@ -191,6 +195,7 @@ extension ContainerRuntime {
                 let n = read(fd, &byte, 1)
                 if n == 1 {
                     started = true
+                    if !waitForExec { break }
                 } else if n == 0 && started {
                     break
                 } else if !ProcessTable.isAlive(record.pid, startTime: record.initStartTime) {

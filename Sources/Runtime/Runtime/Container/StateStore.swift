@@ -62,7 +62,9 @@ public struct StateStore: Sendable {
             throw .invalidConfig(field: "state", reason: "cannot encode: \(error)")
         }
         try RuntimeError.wrap("saving the state of \(record.id)") { () throws(SystemCallError) in
-            try FileSystem.writeAtomically(directory(record.id) + "/state.json", Array(data))
+            // Atomic, not durable: the state lives as long as the processes it describes (a reboot
+            // ends both), so fsync would only add latency to every create.
+            try FileSystem.writeAtomically(directory(record.id) + "/state.json", Array(data), durable: false)
         }
     }
 
