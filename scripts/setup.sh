@@ -9,7 +9,7 @@ packages=(
   # container images for tests and the demo, and the peers we measure against
   busybox-static runc crun containerd containernetworking-plugins nftables iproute2 procps
   # tests and benchmarks
-  python3-pytest hyperfine jq time
+  python3-pip hyperfine jq time
   # VM tests on a real cgroup v2 hierarchy
   qemu-system-x86 linux-image-amd64
 )
@@ -24,8 +24,12 @@ if ((${#missing[@]})); then
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# Python packages for whichever python3 is first on PATH (Debian's refuses plain pip installs
+# into the system: PEP 668).
+py_install() {
+  python3 -m pip install -q "$@" 2>/dev/null || python3 -m pip install -q --break-system-packages "$@"
+}
+python3 -c 'import pytest' 2>/dev/null || py_install pytest
 # virtme-ng boots the host's own root filesystem in a VM (tests/vm).
-if ! command -v vng >/dev/null 2>&1; then
-  pip install -q virtme-ng
-fi
+command -v vng >/dev/null 2>&1 || py_install virtme-ng
 command -v swift >/dev/null || { echo "setup: swift is not on PATH (expected Swift 6.1+ at /opt/swift)"; exit 1; }

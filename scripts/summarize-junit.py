@@ -1,9 +1,34 @@
-"""Sums JUnit XML reports into one closing line: 'N passed, N failed, N skipped'."""
+"""Sums JUnit XML reports (and pytest summary lines from logs given with --pytest-log) into one
+closing line: 'N passed, N failed, N skipped'."""
+import re
 import sys
 import xml.etree.ElementTree as ET
 
 passed = failed = skipped = 0
-for path in sys.argv[1:]:
+args = sys.argv[1:]
+while args:
+    path = args.pop(0)
+    if path == "--pytest-log":
+        log = args.pop(0)
+        try:
+            text = open(log, errors="replace").read()
+        except OSError as error:
+            print(f"summary: cannot read {log}: {error}")
+            failed += 1
+            continue
+        lines = [l for l in text.splitlines() if re.search(r"\d+ (passed|failed)", l) and " in " in l]
+        if not lines:
+            print(f"summary: no pytest result in {log}")
+            failed += 1
+        for line in lines:
+            for count, word in re.findall(r"(\d+) (passed|failed|skipped|error)", line):
+                if word == "passed":
+                    passed += int(count)
+                elif word == "skipped":
+                    skipped += int(count)
+                else:
+                    failed += int(count)
+        continue
     try:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError) as error:

@@ -23,9 +23,12 @@ for suite in tests/runtime tests/cni; do
 done
 
 echo "== VM tests (cgroup v2 enforcement)"
+vm_counts=()
 if [ -x tests/vm/run-vm-tests.sh ]; then
-  tests/vm/run-vm-tests.sh "$SWIFTLET_RUNTIME" --junitxml "$results/pytest-vm.xml" || status=1
+  tests/vm/run-vm-tests.sh ours 2>&1 | tee "$results/vm.log"
+  [ "${PIPESTATUS[0]}" = 0 ] || status=1
+  vm_counts=(--pytest-log "$results/vm.log")
 fi
 
-python3 scripts/summarize-junit.py "$results"/*.xml || status=1
+python3 scripts/summarize-junit.py "${vm_counts[@]}" "$results"/*.xml || status=1
 exit $status

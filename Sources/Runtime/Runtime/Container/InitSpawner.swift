@@ -39,7 +39,7 @@ struct InitSpawner {
         }
         var child: Int32 = 0
         do {
-            child = try converse(parentFD, stage1: stage1, placed: placed != 0)
+            try converse(parentFD, stage1: stage1, placed: placed != 0, child: &child)
             reap(stage1)
             return child
         } catch {
@@ -51,7 +51,8 @@ struct InitSpawner {
         }
     }
 
-    private func converse(_ fd: Int32, stage1: Int32, placed: Bool) throws(RuntimeError) -> Int32 {
+    /// Sets `child` as soon as stage 1 reports it, so a later failure can kill it.
+    private func converse(_ fd: Int32, stage1: Int32, placed: Bool, child: inout Int32) throws(RuntimeError) {
         if !placed, let cgroupDirectory {
             let cgroupProcs = cgroupDirectory + "/cgroup.procs"
             try RuntimeError.wrap("placing the container in its cgroup") { () throws(SystemCallError) in
@@ -59,7 +60,6 @@ struct InitSpawner {
             }
         }
         try send(fd, SL_MSG_CONTINUE)
-        var child: Int32 = 0
         let payload = UnsafeMutableRawPointer.allocate(byteCount: Int(SL_MSG_MAX), alignment: 8)
         defer { payload.deallocate() }
         while true {
@@ -69,7 +69,7 @@ struct InitSpawner {
                 throw .system(context: "talking to the container process", SystemCallError("recvmsg", errno: .init(rawValue: currentErrno())))
             }
             if received == 0 {
-                if isExec && child > 0 { return child }
+                if isExec && child > 0 { return }
                 throw .containerSetup(stage: "init", message: "the container process exited during set-up")
             }
             switch UInt32(header.type) {
@@ -84,7 +84,7 @@ struct InitSpawner {
                     throw .system(context: "talking to the container process", SystemCallError("sendmsg", errno: .init(rawValue: currentErrno())))
                 }
             case SL_MSG_READY.rawValue:
-                return child
+                return
             case SL_MSG_ERROR.rawValue:
                 throw Self.error(header: header, payload: UnsafeRawBufferPointer(start: payload, count: Int(header.length)))
             default:
