@@ -215,3 +215,22 @@ def test_cannot_see_host_root(rt, bundle):
     r = rt.run(bundle)
     assert "Debian" not in r.stdout
     assert "vmlinuz" not in r.stdout
+
+
+def _keyring_names() -> str:
+    with open("/proc/keys") as f:
+        return f.read()
+
+
+def test_container_gets_its_own_session_keyring(rt, bundle):
+    """The init joins a new session keyring named after the container, so it cannot reach the
+    caller's keys; --no-new-keyring keeps the caller's."""
+    bundle.args("sleep", "30")
+    rt.create(bundle)
+    assert f"_ses.{bundle.id}" in _keyring_names()
+
+
+def test_no_new_keyring_keeps_the_callers(rt, bundle):
+    bundle.args("sleep", "30")
+    rt.create(bundle, None, "--no-new-keyring")
+    assert f"_ses.{bundle.id}" not in _keyring_names()

@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <linux/keyctl.h>
 #include <unistd.h>
 
 #ifndef CLONE_NEWTIME
@@ -146,6 +147,11 @@ __attribute__((noreturn)) static void stage2(const struct sl_config *c) {
     }
 
     if (setsid() < 0) sl_fail("setsid", "container init");
+    // A fresh session keyring, so the container cannot read or link the caller's keys.
+    // Kernels without keys (ENOSYS) or policies that deny it (EACCES/EPERM) keep the old one.
+    if (c->session_keyring && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, c->session_keyring) < 0 &&
+        errno != ENOSYS && errno != EACCES && errno != EPERM)
+        sl_fail("keyring", "joining a new session keyring");
     umask(0);
     if (c->new_mount_ns) sl_rootfs_prepare(c);
     apply_sysctls(c);

@@ -8,14 +8,15 @@ struct Create: ParsableCommand {
     @Option(name: .customLong("console-socket"), help: "Unix socket that receives the pty master.") var consoleSocket: String?
     @Option(name: .customLong("pid-file"), help: "Write the init pid here.") var pidFile: String?
     @Flag(name: .customLong("no-pivot"), help: "Use chroot instead of pivot_root.") var noPivot = false
-    @Flag(name: .customLong("no-new-keyring"), help: "Accepted for compatibility.") var noNewKeyring = false
+    @Flag(name: .customLong("no-new-keyring"), help: "Keep the caller's session keyring.") var noNewKeyring = false
     @Option(name: .customLong("preserve-fds"), help: "Pass this many fds after stdio to the container.") var preserveFDs = 0
     @Argument(help: "Container id.") var id: String
 
     func run() throws {
         try globals.perform { (runtime) throws(RuntimeError) in
             try runtime.create(id, CreateOptions(
-                bundle: bundle, consoleSocket: consoleSocket, pidFile: pidFile, noPivot: noPivot, preserveFDs: preserveFDs))
+                bundle: bundle, consoleSocket: consoleSocket, pidFile: pidFile, noPivot: noPivot, preserveFDs: preserveFDs,
+                noNewKeyring: noNewKeyring))
         }
     }
 }
@@ -38,7 +39,7 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("pid-file"), help: "Write the init pid here.") var pidFile: String?
     @Flag(name: [.short, .long], help: "Do not wait for the container.") var detach = false
     @Flag(name: .customLong("no-pivot"), help: "Use chroot instead of pivot_root.") var noPivot = false
-    @Flag(name: .customLong("no-new-keyring"), help: "Accepted for compatibility.") var noNewKeyring = false
+    @Flag(name: .customLong("no-new-keyring"), help: "Keep the caller's session keyring.") var noNewKeyring = false
     @Flag(help: "Accepted for compatibility.") var keep = false
     @Option(name: .customLong("preserve-fds"), help: "Pass this many fds after stdio to the container.") var preserveFDs = 0
     @Argument(help: "Container id.") var id: String
@@ -47,7 +48,8 @@ struct Run: ParsableCommand {
         var code: Int32 = 0
         try globals.perform { (runtime) throws(RuntimeError) in
             code = try runtime.run(id, CreateOptions(
-                bundle: bundle, consoleSocket: consoleSocket, pidFile: pidFile, noPivot: noPivot, preserveFDs: preserveFDs),
+                bundle: bundle, consoleSocket: consoleSocket, pidFile: pidFile, noPivot: noPivot, preserveFDs: preserveFDs,
+                noNewKeyring: noNewKeyring),
                 detach: detach)
         }
         if code != 0 { throw ExitCode(code) }

@@ -157,6 +157,7 @@ struct sl_config {
     size_t n_start_container_hooks;
     int exec_fifo_dirfd;         // create: block on <dir>/exec.fifo until `start`; -1 to run at once
     int deathsig;                // signal for the children if the parent dies during set-up
+    const char *session_keyring; // create: join a new session keyring of this name (NULL: keep the caller's)
 
     struct sl_process process;
 };

@@ -12,8 +12,14 @@ public struct CreateOptions: Sendable {
     public var pidFile: String?
     public var noPivot = false
     public var preserveFDs = 0
+    /// Keep the caller's session keyring instead of joining a new one (runc's --no-new-keyring).
+    public var noNewKeyring = false
 
-    public init(bundle: String, consoleSocket: String? = nil, pidFile: String? = nil, noPivot: Bool = false, preserveFDs: Int = 0) {
+    public init(
+        bundle: String, consoleSocket: String? = nil, pidFile: String? = nil, noPivot: Bool = false, preserveFDs: Int = 0,
+        noNewKeyring: Bool = false
+    ) {
+        self.noNewKeyring = noNewKeyring
         self.bundle = bundle
         self.consoleSocket = consoleSocket
         self.pidFile = pidFile
@@ -85,6 +91,7 @@ extension ContainerRuntime {
                 config.setJoins(joins)
                 config.config.exec_fifo_dirfd = dirFD
                 config.config.no_pivot = options.noPivot ? 1 : 0
+                config.config.session_keyring = options.noNewKeyring ? nil : config.string("_ses." + id)
                 let hooks = spec.hooks
                 let needsRoundTrip = !(hooks?.prestart ?? []).isEmpty || !(hooks?.createRuntime ?? []).isEmpty
                     || !(hooks?.createContainer ?? []).isEmpty || !(hooks?.startContainer ?? []).isEmpty
