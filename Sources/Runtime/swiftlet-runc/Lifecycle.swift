@@ -1,23 +1,30 @@
 import ArgumentParser
 import Runtime
 
-struct Create: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create a container (its process waits for start).")
-    @OptionGroup var globals: GlobalOptions
+/// The flags `create` and `run` share.
+struct CreateFlags: ParsableArguments {
     @Option(name: [.short, .long], help: "Path to the bundle (holding config.json).") var bundle: String = "."
     @Option(name: .customLong("console-socket"), help: "Unix socket that receives the pty master.") var consoleSocket: String?
     @Option(name: .customLong("pid-file"), help: "Write the init pid here.") var pidFile: String?
     @Flag(name: .customLong("no-pivot"), help: "Use chroot instead of pivot_root.") var noPivot = false
     @Flag(name: .customLong("no-new-keyring"), help: "Keep the caller's session keyring.") var noNewKeyring = false
     @Option(name: .customLong("preserve-fds"), help: "Pass this many fds after stdio to the container.") var preserveFDs = 0
+
+    var options: CreateOptions {
+        CreateOptions(
+            bundle: bundle, consoleSocket: consoleSocket, pidFile: pidFile, noPivot: noPivot, preserveFDs: preserveFDs,
+            noNewKeyring: noNewKeyring)
+    }
+}
+
+struct Create: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create a container (its process waits for start).")
+    @OptionGroup var globals: GlobalOptions
+    @OptionGroup var flags: CreateFlags
     @Argument(help: "Container id.") var id: String
 
     func run() throws {
-        try globals.perform { (runtime) throws(RuntimeError) in
-            try runtime.create(id, CreateOptions(
-                bundle: bundle, consoleSocket: consoleSocket, pidFile: pidFile, noPivot: noPivot, preserveFDs: preserveFDs,
-                noNewKeyring: noNewKeyring))
-        }
+        try globals.perform { (runtime) throws(RuntimeError) in try runtime.create(id, flags.options) }
     }
 }
 
@@ -34,24 +41,14 @@ struct Start: ParsableCommand {
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create and start a container; wait for it unless --detach.")
     @OptionGroup var globals: GlobalOptions
-    @Option(name: [.short, .long], help: "Path to the bundle.") var bundle: String = "."
-    @Option(name: .customLong("console-socket"), help: "Unix socket that receives the pty master.") var consoleSocket: String?
-    @Option(name: .customLong("pid-file"), help: "Write the init pid here.") var pidFile: String?
+    @OptionGroup var flags: CreateFlags
     @Flag(name: [.short, .long], help: "Do not wait for the container.") var detach = false
-    @Flag(name: .customLong("no-pivot"), help: "Use chroot instead of pivot_root.") var noPivot = false
-    @Flag(name: .customLong("no-new-keyring"), help: "Keep the caller's session keyring.") var noNewKeyring = false
     @Flag(help: "Accepted for compatibility.") var keep = false
-    @Option(name: .customLong("preserve-fds"), help: "Pass this many fds after stdio to the container.") var preserveFDs = 0
     @Argument(help: "Container id.") var id: String
 
     func run() throws {
         var code: Int32 = 0
-        try globals.perform { (runtime) throws(RuntimeError) in
-            code = try runtime.run(id, CreateOptions(
-                bundle: bundle, consoleSocket: consoleSocket, pidFile: pidFile, noPivot: noPivot, preserveFDs: preserveFDs,
-                noNewKeyring: noNewKeyring),
-                detach: detach)
-        }
+        try globals.perform { (runtime) throws(RuntimeError) in code = try runtime.run(id, flags.options, detach: detach) }
         if code != 0 { throw ExitCode(code) }
     }
 }
