@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemCore
 
 /// Where the runtime's messages go: stderr, and the `--log` file in text or JSON
 /// (`{"level":"error","msg":"...","time":"..."}`, what containerd reads back).
@@ -36,35 +37,13 @@ public struct RuntimeLog: Sendable {
         let time = Timestamp.now()
         let line: String
         if json {
-            line = "{\"level\":\"\(level)\",\"msg\":\(Self.quote(message)),\"time\":\"\(time)\"}\n"
+            line = "{\"level\":\"\(level)\",\"msg\":\(JSONString.quoted(message)),\"time\":\"\(time)\"}\n"
         } else {
-            line = "time=\"\(time)\" level=\(level) msg=\(Self.quote(message))\n"
+            line = "time=\"\(time)\" level=\(level) msg=\(JSONString.quoted(message))\n"
         }
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return }
         _ = line.withCString { write(fd, $0, strlen($0)) }
         close(fd)
-    }
-
-    /// A JSON string literal.
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }

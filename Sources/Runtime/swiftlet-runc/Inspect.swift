@@ -29,7 +29,10 @@ struct Ps: ParsableCommand {
     /// Runs ps(1) and keeps the header and the container's rows, as runc does.
     func printTable(_ pids: [Int32]) throws(RuntimeError) {
         let arguments = psArguments.isEmpty ? ["-ef"] : psArguments
-        let command = (["ps"] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        // Each argument single-quoted for popen's shell ('\'' closes, escapes and reopens a quote).
+        let command = (["ps"] + arguments).map { argument in
+            "'" + argument.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+        }.joined(separator: " ")
         guard let pipe = popen(command, "r") else {
             throw .unsupported("cannot run ps(1)")
         }
@@ -52,12 +55,6 @@ struct Ps: ParsableCommand {
                 print(line, terminator: "")
             }
         }
-    }
-}
-
-extension String {
-    func replacingOccurrences(of target: String, with replacement: String) -> String {
-        split(separator: Character(target), omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }
 

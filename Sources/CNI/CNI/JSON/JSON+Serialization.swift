@@ -1,3 +1,4 @@
+import SystemCore
 extension JSON {
     /// Compact JSON text, keys in object order.
     public var serialized: String {
@@ -50,29 +51,7 @@ extension JSON {
         for _ in 0..<level { out += indent }
     }
 
-    private static let hexDigits = Array("0123456789abcdef")
-
     private static func writeString(_ string: String, to out: inout String) {
-        out += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    out += "\\u00"
-                    out.append(hexDigits[Int(scalar.value >> 4)])
-                    out.append(hexDigits[Int(scalar.value & 0xF)])
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
+        JSONString.append(string, to: &out)
     }
 }

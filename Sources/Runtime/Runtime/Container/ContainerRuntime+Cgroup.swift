@@ -16,6 +16,9 @@ struct ContainerCgroupHandle {
             ? nil : try? ContainerCgroup(hierarchy: CgroupHierarchy(mountPoint: parent), cgroupsPath: name, defaultPath: name)
     }
 
+    /// Pids in the cgroup and its descendants (empty when it is gone).
+    func processes() -> [Int32] { (try? cgroup?.processes()) ?? [] }
+
     func killAll() { try? cgroup?.killAll() }
 
     func remove() { try? cgroup?.remove() }

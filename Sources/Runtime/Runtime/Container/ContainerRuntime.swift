@@ -54,7 +54,7 @@ public struct ContainerRuntime: Sendable {
                 throw .wrongState(id: id, state: status.rawValue, operation: "kill")
             }
             if all, let cgroup = record.cgroupPath {
-                for pid in Self.cgroupPIDs(cgroup) where pid > 0 { Glibc.kill(pid, signal) }
+                for pid in ContainerCgroupHandle(path: cgroup).processes() where pid > 0 { Glibc.kill(pid, signal) }
                 return
             }
             // A pidfd pins the process we checked, so a recycled pid is never signalled.
@@ -73,19 +73,13 @@ public struct ContainerRuntime: Sendable {
         }
     }
 
-    /// Pids in a cgroup directory (empty when it is gone).
-    static func cgroupPIDs(_ directory: String) -> [Int32] {
-        guard let text = try? FileSystem.readString(directory + "/cgroup.procs") else { return [] }
-        return text.split(separator: "\n").compactMap { Int32($0) }
-    }
-
     /// Pids of the container's processes (its cgroup; the init alone without one).
     public func processes(_ id: String) throws(RuntimeError) -> [Int32] {
         try StateStore.validate(id: id)
         let record = try store.load(id)
         guard store.status(of: record) != .stopped else { return [] }
         if let cgroup = record.cgroupPath {
-            let pids = Self.cgroupPIDs(cgroup)
+            let pids = ContainerCgroupHandle(path: cgroup).processes()
             if !pids.isEmpty { return pids }
         }
         return [record.pid]
@@ -93,23 +87,18 @@ public struct ContainerRuntime: Sendable {
 
     /// The runtime-spec state JSON passed to hooks.
     func hookState(_ id: String, pid: Int32, status: ContainerStatus, bundle: String, annotations: [String: String]?) -> [UInt8] {
-        let document = ContainerStateDocument(
-            ociVersion: Spec.version, id: id, pid: pid, status: status, bundle: bundle, rootfs: "", created: "",
-            owner: "", annotations: annotations)
         struct HookState: Encodable {
-            var ociVersion: String
+            var ociVersion = Spec.version
             var id: String
-            var status: String
+            var status: ContainerStatus
             var pid: Int32
             var bundle: String
-            var annotations: [String: String]?
+            var annotations: [String: String]
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let value = HookState(
-            ociVersion: document.ociVersion, id: id, status: status.rawValue, pid: pid, bundle: bundle,
-            annotations: annotations ?? [:])
-        return (try? Array(encoder.encode(value))) ?? []
+        let state = HookState(id: id, status: status, pid: pid, bundle: bundle, annotations: annotations ?? [:])
+        return (try? Array(encoder.encode(state))) ?? []
     }
 
     /// Runs runtime-side hooks; a failure is an error.
