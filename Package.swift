@@ -20,10 +20,29 @@ let package = Package(
         .executable(name: "swiftlet-cni", targets: ["SwiftletCNI"]),
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "CNI", targets: ["CNI"]),
+        .executable(name: "swiftlet-image", targets: ["SwiftletImage"]),
+        .executable(name: "swiftlet-cri", targets: ["SwiftletCRI"]),
+        .executable(name: "swiftlet-pause", targets: ["SwiftletPause"]),
+        .executable(name: "swiftlet-monitor", targets: ["SwiftletMonitor"]),
+        .executable(name: "swiftlet-control-plane", targets: ["SwiftletControlPlane"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
     ],
     targets: [
         // C system libraries (module maps only).
@@ -33,6 +52,7 @@ let package = Package(
         systemLibrary("CNLRoute", pkgConfig: "libnl-route-3.0", apt: "libnl-route-3-dev"),
         systemLibrary("CMnl", pkgConfig: "libmnl", apt: "libmnl-dev"),
         systemLibrary("CNftnl", pkgConfig: "libnftnl", apt: "libnftnl-dev"),
+        systemLibrary("CArchive", pkgConfig: "libarchive", apt: "libarchive-dev"),
 
         // Low-level OS layer shared by every subsystem: syscall wrappers with typed errors.
         .target(
@@ -55,6 +75,97 @@ let package = Package(
             dependencies: ["Runtime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Runtime/swiftlet-runc", swiftSettings: strict),
 
+        // The image store: registry pulls, archive import, layer unpack, overlayfs snapshots.
+        .target(
+            name: "ImageStore",
+            dependencies: [
+                "SystemCore", "CArchive",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Sources/Runtime/ImageStore", swiftSettings: strict),
+        .executableTarget(
+            name: "SwiftletImage",
+            dependencies: ["ImageStore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Runtime/swiftlet-image", swiftSettings: strict),
+
+        // CRI v1: generated protobuf/gRPC code (committed, see proto/), the services, the daemon,
+        // and the two tiny C programs that run once per pod / per container.
+        .target(
+            name: "CRIProto",
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ],
+            path: "Sources/Runtime/CRIProto", swiftSettings: strict),
+        .target(
+            name: "CRI",
+            dependencies: [
+                "Runtime", "ImageStore", "CRIProto", "SystemCore",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Runtime/CRI", swiftSettings: strict),
+        .executableTarget(
+            name: "SwiftletCRI",
+            dependencies: ["CRI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Runtime/swiftlet-cri", swiftSettings: strict),
+        .executableTarget(name: "SwiftletPause", path: "Sources/Runtime/swiftlet-pause"),
+        .executableTarget(name: "SwiftletMonitor", path: "Sources/Runtime/swiftlet-monitor"),
+
+        // ControlPlaneLite: storage (SQLite embedded, etcd v3), the apiserver, the CLI.
+        .target(
+            name: "EtcdProto",
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ],
+            path: "Sources/ControlPlaneLite/EtcdProto", swiftSettings: strict),
+        .target(
+            name: "APIStorage",
+            dependencies: [
+                "EtcdProto",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/ControlPlaneLite/APIStorage", swiftSettings: strict),
+        .target(
+            name: "APIServer",
+            dependencies: [
+                "APIStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Sources/ControlPlaneLite/APIServer", swiftSettings: strict),
+        .executableTarget(
+            name: "SwiftletControlPlane",
+            dependencies: ["APIServer", "APIStorage", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/ControlPlaneLite/swiftlet-control-plane", swiftSettings: strict),
+
         // The CNI plugin: bridge + host-local in one binary.
         .target(
             name: "CNI",
@@ -70,5 +181,17 @@ let package = Package(
         .testTarget(
             name: "CNITests", dependencies: ["CNI"],
             path: "Tests/CNITests", swiftSettings: strict),
+        .testTarget(
+            name: "ImageStoreTests", dependencies: ["ImageStore", "SystemCore"],
+            path: "Tests/ImageStoreTests", swiftSettings: strict),
+        .testTarget(
+            name: "CRITests", dependencies: ["CRI", "CRIProto"],
+            path: "Tests/CRITests", swiftSettings: strict),
+        .testTarget(
+            name: "APIStorageTests", dependencies: ["APIStorage"],
+            path: "Tests/APIStorageTests", swiftSettings: strict),
+        .testTarget(
+            name: "APIServerTests", dependencies: ["APIServer", "APIStorage"],
+            path: "Tests/APIServerTests", swiftSettings: strict),
     ]
 )

@@ -2,12 +2,17 @@
 # Installs everything swiftlet needs on a fresh Debian 12 machine (root). Idempotent.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
+cd "$(dirname "$0")/.."
 
 packages=(
   # C libraries the Swift targets link against
   pkg-config libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libarchive-dev
   # container images for tests and the demo, and the peers we measure against
   busybox-static runc crun containerd containernetworking-plugins nftables iproute2 procps
+  # image store tests: a real registry, an image copier, htpasswd for the auth-protected one
+  docker-registry skopeo apache2-utils
+  # ControlPlaneLite: SQLite (GRDB) and etcd for the second store
+  libsqlite3-dev etcd-server etcd-client
   # tests and benchmarks
   python3-pip hyperfine jq time
   # VM tests on a real cgroup v2 hierarchy
@@ -29,7 +34,15 @@ fi
 py_install() {
   python3 -m pip install -q "$@" 2>/dev/null || python3 -m pip install -q --break-system-packages "$@"
 }
-python3 -c 'import pytest' 2>/dev/null || py_install pytest
-# virtme-ng boots the host's own root filesystem in a VM (tests/vm).
-command -v vng >/dev/null 2>&1 || py_install virtme-ng
+# tests/requirements.txt lists them all (virtme-ng boots the host's root filesystem for tests/vm).
+if ! python3 - <<'PY' 2>/dev/null
+import sys, importlib.metadata as md, re
+for line in open("tests/requirements.txt"):
+    name = re.split(r"[<>=!~ #\[]", line.strip(), maxsplit=1)[0]
+    if name:
+        md.version(name)
+PY
+then
+  py_install -r tests/requirements.txt
+fi
 command -v swift >/dev/null || { echo "setup: swift is not on PATH (expected Swift 6.1+ at /opt/swift)"; exit 1; }
