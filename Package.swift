@@ -25,6 +25,8 @@ let package = Package(
         .executable(name: "swiftlet-pause", targets: ["SwiftletPause"]),
         .executable(name: "swiftlet-monitor", targets: ["SwiftletMonitor"]),
         .executable(name: "swiftlet-control-plane", targets: ["SwiftletControlPlane"]),
+        .executable(name: "kubeletd", targets: ["Kubeletd"]),
+        .executable(name: "swiftlet-node", targets: ["SwiftletNode"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -166,6 +168,29 @@ let package = Package(
             dependencies: ["APIServer", "APIStorage", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/ControlPlaneLite/swiftlet-control-plane", swiftSettings: strict),
 
+        // kubeletd: the kubelet (reaches the runtime only through CRI) and its node CLI.
+        .target(
+            name: "KubeletCore",
+            dependencies: [
+                "SystemCore", "CRIProto",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Sources/kubeletd/KubeletCore", swiftSettings: strict),
+        .executableTarget(
+            name: "Kubeletd",
+            dependencies: ["KubeletCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/kubeletd/kubeletd", swiftSettings: strict),
+        .executableTarget(
+            name: "SwiftletNode",
+            dependencies: ["KubeletCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/kubeletd/swiftlet-node", swiftSettings: strict),
+
         // The CNI plugin: bridge + host-local in one binary.
         .target(
             name: "CNI",
@@ -187,6 +212,9 @@ let package = Package(
         .testTarget(
             name: "CRITests", dependencies: ["CRI", "CRIProto"],
             path: "Tests/CRITests", swiftSettings: strict),
+        .testTarget(
+            name: "KubeletTests", dependencies: ["KubeletCore"],
+            path: "Tests/KubeletTests", swiftSettings: strict),
         .testTarget(
             name: "APIStorageTests", dependencies: ["APIStorage"],
             path: "Tests/APIStorageTests", swiftSettings: strict),
