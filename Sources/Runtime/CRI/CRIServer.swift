@@ -1,0 +1,46 @@
+import Dispatch
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import SystemCore
+
+/// Serves both CRI services on a unix socket until SIGTERM/SIGINT, then removes the socket.
+public enum CRIServer {
+    public static func run(service: CRIService, logger: Logger) async throws {
+        let path = service.config.listen
+        let dir = (path as NSString).deletingLastPathComponent
+        do { try FileSystem.createDirectories(dir, mode: 0o755) } catch {
+            throw CRIError.system(context: "creating \(dir)", error)
+        }
+        // A socket left by a killed daemon would make bind fail.
+        try? FileSystem.removeEntry(path)
+        let transport = HTTP2ServerTransport.Posix(
+            address: .unixDomainSocket(path: path), transportSecurity: .plaintext,
+            config: .defaults { $0.rpc.maxRequestPayloadSize = 16 << 20 })
+        let server = GRPCServer(
+            transport: transport,
+            services: [RuntimeServiceHandler(service: service), ImageServiceHandler(service: service)])
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
+        let sources = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: .global()) }
+        for source in sources {
+            source.setEventHandler {
+                logger.info("shutting down")
+                server.beginGracefulShutdown()
+            }
+            source.resume()
+        }
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await server.serve() }
+            if let address = try await transport.listeningAddress.unixDomainSocket {
+                chmod(address.path, 0o660)
+                logger.info("serving CRI v1", metadata: ["socket": "\(address.path)", "runtime": "\(service.runtime.path)"])
+            }
+        }
+        for source in sources { source.cancel() }
+        try? FileSystem.removeEntry(path)
+        logger.info("stopped")
+    }
+}
