@@ -1,0 +1,40 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemCore
+
+/// The mount calls the snapshotter needs, through SystemCore's errno adapter.
+enum Mounts {
+    static let overlayMagic: Int64 = 0x794c_7630
+
+    /// Mounts an overlayfs at `target`. `upper` and `work` nil means a read-only stack of lowers.
+    static func mountOverlay(lowers: [String], upper: String?, work: String?, target: String, readOnly: Bool) throws(SystemCallError) {
+        var options = "lowerdir=" + lowers.joined(separator: ":")
+        if let upper, let work { options += ",upperdir=\(upper),workdir=\(work)" }
+        // xino off and index off keep the mount valid when layer directories are re-used.
+        options += ",index=off"
+        guard options.utf8.count < 4000 else { throw SystemCallError("mount", target, errno: .argListTooLong) }
+        let flags = UInt(readOnly ? MS_RDONLY : 0) | UInt(MS_NODEV)
+        _ = try sys("mount", target) { mount("overlay", target, "overlay", flags, options) }
+    }
+
+    /// Lazily unmounts `target`; not mounted is fine.
+    static func unmount(_ target: String) throws(SystemCallError) {
+        while isOverlayMount(target) {
+            if umount2(target, Int32(MNT_DETACH)) != 0 {
+                let code = currentErrno()
+                if code == EINVAL || code == ENOENT { return }
+                throw SystemCallError("umount2", target, errno: .init(rawValue: code))
+            }
+        }
+    }
+
+    /// True when `path` is the root of an overlayfs mount.
+    static func isOverlayMount(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        guard let type = try? Namespace.fileSystemType(fd: fd, path: path) else { return false }
+        return type == overlayMagic
+    }
+}
