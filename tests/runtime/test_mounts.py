@@ -101,6 +101,20 @@ def test_default_mounts(rt, bundle):
     assert types["/sys"] == "sysfs"
 
 
+def test_cgroup_mount_is_own_cgroup_readonly(rt, bundle):
+    """Without a cgroup namespace, /sys/fs/cgroup shows the container's own cgroup (its init,
+    pid 1 here, is in the root's cgroup.procs), never the host's hierarchy, and is read-only."""
+    bundle.drop_namespace("cgroup")
+    bundle.sh("grep -qx 1 /sys/fs/cgroup/cgroup.procs && echo own || echo other;"
+              " grep ' /sys/fs/cgroup ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1;"
+              " touch /sys/fs/cgroup/x 2>/dev/null && echo writable || echo refused")
+    r = rt.run(bundle)
+    assert r.returncode == 0, r.stderr
+    if rt.lacks("cgroup2-view"):
+        pytest.skip(f"{rt.name} {rt.version}: v1 cgroup mounts on this hybrid host")
+    assert r.stdout.split() == ["own", "ro", "refused"]
+
+
 def test_masked_paths(rt, bundle):
     (bundle.rootfs / "secret").mkdir()
     (bundle.rootfs / "secret" / "key").write_text("hunter2")

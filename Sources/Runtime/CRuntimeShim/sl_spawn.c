@@ -99,15 +99,26 @@ __attribute__((noreturn)) static void stage1(const struct sl_config *c) {
             write_file("/proc/self/timens_offsets", c->timens_offsets, "time namespace");
     }
 
+    // Stage 2 waits on this pipe until stage 1 is gone, so the parent always has the child's
+    // pid (CHILD_PID) before any message of stage 2 (HOOKS, READY), however they are scheduled.
+    int gate[2];
+    if (pipe2(gate, O_CLOEXEC) != 0) sl_fail("pipe2", "creating the stage gate");
     // CLONE_PARENT: stage 2 is the parent's child, so it can wait for it (exec, run).
     pid_t child = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
     if (child < 0) sl_fail("clone", "starting the container process");
-    if (child == 0) stage2(c);
+    if (child == 0) {
+        close(gate[1]);
+        char byte;
+        ssize_t n;
+        while ((n = read(gate[0], &byte, 1)) < 0 && errno == EINTR) {}
+        close(gate[0]);
+        stage2(c);
+    }
     if (sl_msg_send(sl_child_sync_fd, SL_MSG_CHILD_PID, child, 0, NULL, 0) != 0) {
         kill(child, SIGKILL);
         _exit(1);
     }
-    _exit(0);
+    _exit(0);  // closes gate[1]: stage 2 goes on
 }
 
 static void set_names(const struct sl_config *c) {

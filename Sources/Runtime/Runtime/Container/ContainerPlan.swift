@@ -197,6 +197,22 @@ public struct ContainerPlan: Sendable {
         }
     }
 
+    /// Without a cgroup namespace, a fresh cgroup2 mount would show the host's whole hierarchy
+    /// (and costs ~10 ms on some kernels): bind the container's own cgroup directory there
+    /// instead, with the mount's flags (ro, nosuid, ...). With a cgroup namespace the fresh
+    /// mount is kept: it is rooted at the namespace's root, the container's cgroup.
+    public mutating func bindCgroupMounts(to cgroupDirectory: String) {
+        let hasCgroupNamespace = newNamespaces & NamespaceKind.cgroup.cloneFlag != 0
+            || joinNamespaces.contains(where: { $0.kind == .cgroup })
+        guard !hasCgroupNamespace else { return }
+        for index in mounts.indices where mounts[index].type == "cgroup2" {
+            mounts[index].source = cgroupDirectory
+            mounts[index].type = "bind"
+            mounts[index].options.isBind = true
+            mounts[index].sourceIsDirectory = true
+        }
+    }
+
     /// The devices every container gets (runtime-spec "Default Devices").
     static let defaultDevices: [Spec.Device] = [
         .init(type: "c", path: "/dev/null", major: 1, minor: 3, fileMode: 0o666, uid: 0, gid: 0),

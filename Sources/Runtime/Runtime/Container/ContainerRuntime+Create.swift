@@ -66,6 +66,7 @@ extension ContainerRuntime {
                 }
                 openFDs.append(dirFD)
                 cgroup = try createCgroup(id: id, plan: plan)
+                if let cgroup { plan.bindCgroupMounts(to: cgroup.path) }
 
                 var consoleFD: Int32 = -1
                 if plan.process.terminal {
