@@ -4,6 +4,7 @@ import Foundation
 import Logging
 
 /// swiftlet-cri: the CRI v1 runtime and image service on a unix socket.
+@main
 struct SwiftletCRI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftlet-cri",
@@ -45,4 +46,3 @@ struct SwiftletCRI: AsyncParsableCommand {
     }
 }
 
-await SwiftletCRI.main()
