@@ -1,6 +1,7 @@
 import EtcdProto
 import Foundation
 import GRPCCore
+import Synchronization
 
 extension EtcdStore {
     public func watch(prefix: String, afterRevision: Int64) -> AsyncThrowingStream<WatchEvent, Error> {
@@ -28,28 +29,30 @@ extension EtcdStore {
             return
         }
         let start = [UInt8](prefix.utf8)
-        var last = afterRevision
-        var failingSince: ContinuousClock.Instant?
+        // The last revision handed to the watcher; survives a broken stream.
+        let delivered = Mutex(afterRevision)
+        // When streams started failing in a row (reset by any reply).
+        let failingSince = Mutex<ContinuousClock.Instant?>(nil)
         let clock = ContinuousClock()
         while !Task.isCancelled {
+            let from = delivered.withLock { $0 }
             var create = Etcdserverpb_WatchCreateRequest()
             create.key = Data(start.isEmpty ? [0] : start)
             create.rangeEnd = Data(KeyRange.prefixEnd(start) ?? [0])
-            create.startRevision = last + 1
+            create.startRevision = from + 1
             create.progressNotify = true
             create.prevKv = true
             var request = Etcdserverpb_WatchRequest()
             request.createRequest = create
             let message = request
             var streamOptions = CallOptions.defaults
-            streamOptions.waitForReady = true
+            streamOptions.waitForReady = false
+            let (index, connection) = self.connection
             do {
-                let from = last
-                last = try await watchService.watch(options: streamOptions) { writer in
+                try await connection.watch.watch(options: streamOptions) { writer in
                     try await writer.write(message)
                     while true { try await Task.sleep(for: .seconds(3600)) }
                 } onResponse: { response in
-                    var last = from
                     for try await reply in response.messages {
                         if reply.canceled {
                             if reply.compactRevision > 0 {
@@ -58,36 +61,44 @@ extension EtcdStore {
                             throw StorageError.unavailable("etcd canceled the watch: \(reply.cancelReason)")
                         }
                         if reply.created { continue }
-                        if reply.events.isEmpty {
-                            if reply.header.revision >= last {
+                        let accepted: Bool = delivered.withLock { last in
+                            if reply.events.isEmpty {
+                                // A progress notification: everything up to this revision is delivered.
+                                guard reply.header.revision >= last else { return true }
                                 last = reply.header.revision
-                                if !queue.append(.progress(revision: last)) { return last }
+                                return queue.append(.progress(revision: last))
                             }
-                            continue
+                            for event in reply.events {
+                                let mapped = Self.event(event)
+                                guard mapped.revision > last else { continue }
+                                last = mapped.revision
+                                if !queue.append(mapped) { return false }
+                            }
+                            return true
                         }
-                        for event in reply.events {
-                            let mapped = Self.event(event)
-                            last = mapped.revision
-                            if !queue.append(mapped) { return last }
-                        }
+                        if !accepted { return }
+                        failingSince.withLock { $0 = nil }
                     }
-                    return last
                 }
-                failingSince = nil
                 if !queue.isOpen { return }
             } catch let error as StorageError {
                 queue.finish(throwing: error)
                 return
             } catch {
                 if Task.isCancelled { break }
+                failed(index, error)
                 let now = clock.now
-                let since = failingSince ?? now
-                failingSince = since
+                let since = failingSince.withLock { since in
+                    if since == nil { since = now }
+                    return since ?? now
+                }
                 if now - since > options.requestTimeout {
                     queue.finish(throwing: .unavailable("etcd watch \(prefix): \(error)"))
                     return
                 }
-                logger.debug("etcd watch stream broke; resuming", metadata: ["from": "\(last + 1)", "error": "\(error)"])
+                logger.debug(
+                    "etcd watch stream broke; resuming",
+                    metadata: ["from": "\(delivered.withLock { $0 } + 1)", "error": "\(error)"])
                 try? await Task.sleep(for: .milliseconds(200))
             }
         }

@@ -9,7 +9,7 @@ extension EtcdStore {
         var txn = Etcdserverpb_TxnRequest()
         txn.compare = [Self.compare(keyData, .create, .equal, revision: 0)]
         txn.success = [Self.put(keyData, value)]
-        let response = try await call("create \(key)") { try await kv.txn(txn, options: callOptions) }
+        let response = try await call("create \(key)") { try await $0.kv.txn(txn, options: callOptions) }
         if !response.succeeded { throw StorageError.alreadyExists(key: key) }
         let revision = response.header.revision
         return StoredObject(key: key, value: value, createRevision: revision, modRevision: revision)
@@ -22,7 +22,7 @@ extension EtcdStore {
         txn.compare = [Self.guardCompare(keyData, expectedRevision)]
         txn.success = [Self.put(keyData, value)]
         txn.failure = [Self.range(keyData)]
-        let response = try await call("update \(key)") { try await kv.txn(txn, options: callOptions) }
+        let response = try await call("update \(key)") { try await $0.kv.txn(txn, options: callOptions) }
         guard response.succeeded else { throw Self.refusal(key, expectedRevision, response) }
         let previous = response.responses.first?.responsePut.prevKv
         return StoredObject(
@@ -41,7 +41,7 @@ extension EtcdStore {
         txn.compare = [Self.guardCompare(keyData, expectedRevision)]
         txn.success = [operation]
         txn.failure = [Self.range(keyData)]
-        let response = try await call("delete \(key)") { try await kv.txn(txn, options: callOptions) }
+        let response = try await call("delete \(key)") { try await $0.kv.txn(txn, options: callOptions) }
         guard response.succeeded else { throw Self.refusal(key, expectedRevision, response) }
         guard let last = response.responses.first?.responseDeleteRange.prevKvs.first else {
             throw StorageError.notFound(key: key)

@@ -5,21 +5,46 @@ import GRPCNIOTransportHTTP2
 import Logging
 import Synchronization
 
-/// The scale-out store: etcd v3 over gRPC. etcd's revisions are the store's revisions, writes
-/// with conditions are etcd transactions (compare mod_revision / create_revision), watches are
-/// etcd watch streams started at the requested revision. Several endpoints are tried in order
-/// (gRPC pick-first), so losing one member of a cluster moves the client to the next.
-public final class EtcdStore: Store {
+/// One endpoint's gRPC client and the etcd services on it.
+struct EtcdConnection: Sendable {
     typealias Transport = HTTP2ClientTransport.Posix
-
-    let endpoints: [EtcdEndpoint]
-    let options: StoreOptions
-    let logger: Logger
+    let endpoint: EtcdEndpoint
     let client: GRPCClient<Transport>
     let kv: Etcdserverpb_KV.Client<Transport>
-    let watchService: Etcdserverpb_Watch.Client<Transport>
+    let watch: Etcdserverpb_Watch.Client<Transport>
     let maintenance: Etcdserverpb_Maintenance.Client<Transport>
-    private let connections: Task<Void, Never>
+    let running: Task<Void, Never>
+
+    init(_ endpoint: EtcdEndpoint) throws {
+        self.endpoint = endpoint
+        let target: any ResolvableTarget =
+            endpoint.isIPv4
+            ? .ipv4(address: endpoint.host, port: endpoint.port) : .dns(host: endpoint.host, port: endpoint.port)
+        let transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: .plaintext)
+        client = GRPCClient(transport: transport)
+        kv = Etcdserverpb_KV.Client(wrapping: client)
+        watch = Etcdserverpb_Watch.Client(wrapping: client)
+        maintenance = Etcdserverpb_Maintenance.Client(wrapping: client)
+        running = Task { [client] in try? await client.runConnections() }
+    }
+
+    func shutdown() async {
+        client.beginGracefulShutdown()
+        await running.value
+    }
+}
+
+/// The scale-out store: etcd v3 over gRPC. etcd's revisions are the store's revisions, writes
+/// with conditions are etcd transactions (compare mod_revision / create_revision), watches are
+/// etcd watch streams started at the requested revision. With several endpoints, one is used at
+/// a time; when it is unavailable the store moves to the next (reads and watches retry there,
+/// a write fails with `.unavailable` since it may or may not have been applied).
+public final class EtcdStore: Store {
+    let options: StoreOptions
+    let logger: Logger
+    let connections: [EtcdConnection]
+    /// Index of the endpoint in use.
+    private let current = Mutex(0)
     private let compactor: Mutex<Task<Void, Never>?> = Mutex(nil)
     /// The newest revision this store compacted through (etcd itself does not report it).
     let compactedThrough = Mutex<Int64>(0)
@@ -29,36 +54,21 @@ public final class EtcdStore: Store {
 
     public init(endpoints: [EtcdEndpoint], options: StoreOptions = StoreOptions(), logger: Logger = Logger(label: "swiftlet.apistorage.etcd")) async throws {
         guard !endpoints.isEmpty else { throw StorageError.invalidArgument("etcd endpoints: at least one is needed") }
-        self.endpoints = endpoints
         self.options = options
         self.logger = logger
-        let target: any ResolvableTarget
-        if endpoints.allSatisfy(\.isIPv4) {
-            target = .ipv4(pairs: endpoints.map { (host: $0.host, port: $0.port) })
-        } else if endpoints.count == 1 {
-            target = .dns(host: endpoints[0].host, port: endpoints[0].port)
-        } else {
-            throw StorageError.invalidArgument(
-                "etcd endpoints \(endpoints.map(\.description).joined(separator: ",")): several endpoints must be IPv4 addresses")
-        }
+        var connections: [EtcdConnection] = []
         do {
-            let transport = try HTTP2ClientTransport.Posix(
-                target: target, transportSecurity: .plaintext,
-                serviceConfig: ServiceConfig(loadBalancingConfig: [.pickFirst(shuffleAddressList: false)]))
-            client = GRPCClient(transport: transport)
+            for endpoint in endpoints { connections.append(try EtcdConnection(endpoint)) }
         } catch {
+            for connection in connections { await connection.shutdown() }
             throw StorageError.unavailable("etcd \(endpoints): \(error)")
         }
-        kv = Etcdserverpb_KV.Client(wrapping: client)
-        watchService = Etcdserverpb_Watch.Client(wrapping: client)
-        maintenance = Etcdserverpb_Maintenance.Client(wrapping: client)
-        connections = Task { [client] in try? await client.runConnections() }
+        self.connections = connections
         do {
             let status = try await self.status()
             logger.info("connected to etcd", metadata: ["version": "\(status.version)", "revision": "\(status.header.revision)"])
         } catch {
-            client.beginGracefulShutdown()
-            await connections.value
+            for connection in connections { await connection.shutdown() }
             throw error
         }
         let compaction = Compactor(policy: options.compaction, logger: logger)
@@ -75,25 +85,78 @@ public final class EtcdStore: Store {
         }
     }
 
+    /// The connection in use, and its index.
+    var connection: (index: Int, connection: EtcdConnection) {
+        let index = current.withLock { $0 }
+        return (index, connections[index])
+    }
+
+    /// Moves to the next endpoint after `index` failed (unless another caller already moved).
+    func failed(_ index: Int, _ error: any Error) {
+        guard connections.count > 1 else { return }
+        let moved = current.withLock { current in
+            guard current == index else { return false }
+            current = (index + 1) % connections.count
+            return true
+        }
+        if moved {
+            logger.warning(
+                "etcd endpoint unavailable; using the next",
+                metadata: ["failed": "\(connections[index].endpoint)", "next": "\(connections[(index + 1) % connections.count].endpoint)", "error": "\(error)"])
+        }
+    }
+
     var callOptions: CallOptions {
         var callOptions = CallOptions.defaults
         callOptions.timeout = options.requestTimeout
-        callOptions.waitForReady = true
+        // Fail fast on a refused connection so the next endpoint can be tried.
+        callOptions.waitForReady = false
         return callOptions
     }
 
-    /// Runs one etcd call, mapping gRPC failures to `StorageError`.
-    func call<T: Sendable>(_ what: String, _ body: () async throws -> T) async throws -> T {
-        if closed.load(ordering: .relaxed) { throw StorageError.unavailable("store closed") }
-        do {
-            return try await body()
-        } catch let error as StorageError {
-            throw error
-        } catch let error as RPCError {
-            throw await map(error, what: what)
-        } catch {
-            throw StorageError.unavailable("etcd \(what): \(error)")
+    /// Runs one etcd call, mapping gRPC failures to `StorageError`. Reads (`retry`) are retried
+    /// while the endpoint is unavailable, for up to `requestTimeout`, so they ride out a member
+    /// restarting or the client moving to the next endpoint. Writes are retried only when they
+    /// never left (no connection): a write whose answer was lost may have been applied, and
+    /// only the caller can tell, so that one fails with `.unavailable`.
+    func call<T: Sendable>(
+        _ what: String, retry: Bool = false, requested: Int64? = nil,
+        _ body: (EtcdConnection) async throws -> T
+    ) async throws -> T {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var attempt = 0
+        while true {
+            if closed.load(ordering: .relaxed) { throw StorageError.unavailable("store closed") }
+            let (index, connection) = self.connection
+            do {
+                return try await body(connection)
+            } catch let error as StorageError {
+                throw error
+            } catch let error as RPCError {
+                attempt += 1
+                if error.code == .unavailable || error.code == .deadlineExceeded { failed(index, error) }
+                if retry || Self.neverSent(error), error.code == .unavailable, clock.now - start < options.requestTimeout {
+                    logger.debug("etcd \(what): retrying", metadata: ["error": "\(error.message)"])
+                    // Straight to the next endpoint; back off once every endpoint was tried.
+                    if attempt % connections.count == 0 {
+                        try await Task.sleep(for: .milliseconds(min(50 * attempt, 500)))
+                    }
+                    continue
+                }
+                throw await map(error, what: what, requested: requested)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                throw StorageError.unavailable("etcd \(what): \(error)")
+            }
         }
+    }
+
+    /// Whether the call failed before reaching etcd (no connection), so even a write is safe to
+    /// send again. grpc-swift only says so in the message.
+    static func neverSent(_ error: RPCError) -> Bool {
+        error.message.contains("Could not establish a connection") || error.message.contains("transient failure")
     }
 
     func map(_ error: RPCError, what: String, requested: Int64? = nil) async -> StorageError {
@@ -109,7 +172,8 @@ public final class EtcdStore: Store {
     }
 
     /// etcd's compaction revision, learned from a watch at revision 1 (etcd cancels it and
-    /// names the compaction revision). 0 when nothing was compacted.
+    /// names the compaction revision). Only called after etcd reported a compaction: without
+    /// one the probe runs into its deadline and throws.
     func discoverCompactedRevision() async throws -> Int64 {
         var create = Etcdserverpb_WatchCreateRequest()
         create.key = Data("/swiftlet-compaction-probe".utf8)
@@ -118,22 +182,22 @@ public final class EtcdStore: Store {
         request.createRequest = create
         let probe = request
         var callOptions = self.callOptions
-        callOptions.timeout = .seconds(5)
-        return try await watchService.watch(options: callOptions) { writer in
+        callOptions.timeout = .seconds(2)
+        return try await connection.connection.watch.watch(options: callOptions) { writer in
             try await writer.write(probe)
             try await Task.sleep(for: .seconds(10))
         } onResponse: { response in
-            for try await message in response.messages {
-                if message.compactRevision > 0 { return message.compactRevision }
-                if message.created && !message.canceled { return 0 }
+            // etcd first confirms the watch (created), then cancels it naming the compaction.
+            for try await message in response.messages where message.compactRevision > 0 {
+                return message.compactRevision
             }
             return 0
         }
     }
 
     func status() async throws -> Etcdserverpb_StatusResponse {
-        try await call("status") {
-            try await maintenance.status(Etcdserverpb_StatusRequest(), options: callOptions)
+        try await call("status", retry: true) {
+            try await $0.maintenance.status(Etcdserverpb_StatusRequest(), options: callOptions)
         }
     }
 
@@ -146,7 +210,7 @@ public final class EtcdStore: Store {
     /// Gives space freed by compaction back to the file system.
     public func defragment() async throws {
         _ = try await call("defragment") {
-            try await maintenance.defragment(Etcdserverpb_DefragmentRequest(), options: callOptions)
+            try await $0.maintenance.defragment(Etcdserverpb_DefragmentRequest(), options: callOptions)
         }
     }
 
@@ -156,7 +220,7 @@ public final class EtcdStore: Store {
         try KeyRange.validate(key: key)
         var request = Etcdserverpb_RangeRequest()
         request.key = Data(key.utf8)
-        let response = try await call("get \(key)") { try await kv.range(request, options: callOptions) }
+        let response = try await call("get \(key)", retry: true) { try await $0.kv.range(request, options: callOptions) }
         return response.kvs.first.map(Self.object)
     }
 
@@ -168,17 +232,8 @@ public final class EtcdStore: Store {
         request.rangeEnd = Data(KeyRange.prefixEnd(start) ?? [0])
         request.limit = Int64(limit ?? 0)
         request.revision = revision ?? 0
-        let message = request
-        let response: Etcdserverpb_RangeResponse
-        do {
-            if closed.load(ordering: .relaxed) { throw StorageError.unavailable("store closed") }
-            response = try await kv.range(message, options: callOptions)
-        } catch let error as RPCError {
-            throw await map(error, what: "list \(prefix)", requested: revision)
-        } catch let error as StorageError {
-            throw error
-        } catch {
-            throw StorageError.unavailable("etcd list \(prefix): \(error)")
+        let response = try await call("list \(prefix)", retry: true, requested: revision) {
+            try await $0.kv.range(request, options: callOptions)
         }
         let items = response.kvs.map(Self.object)
         return ListResult(
@@ -193,7 +248,7 @@ public final class EtcdStore: Store {
         request.key = Data(start.isEmpty ? [0] : start)
         request.rangeEnd = Data(KeyRange.prefixEnd(start) ?? [0])
         request.countOnly = true
-        let response = try await call("count \(prefix)") { try await kv.range(request, options: callOptions) }
+        let response = try await call("count \(prefix)", retry: true) { try await $0.kv.range(request, options: callOptions) }
         return Int(response.count)
     }
 
@@ -201,7 +256,7 @@ public final class EtcdStore: Store {
         var request = Etcdserverpb_RangeRequest()
         request.key = Data("/".utf8)
         request.countOnly = true
-        let response = try await call("revision") { try await kv.range(request, options: callOptions) }
+        let response = try await call("revision", retry: true) { try await $0.kv.range(request, options: callOptions) }
         return response.header.revision
     }
 
@@ -218,7 +273,7 @@ public final class EtcdStore: Store {
         request.revision = revision
         request.physical = true
         do {
-            _ = try await call("compact \(revision)") { try await kv.compact(request, options: callOptions) }
+            _ = try await call("compact \(revision)") { try await $0.kv.compact(request, options: callOptions) }
         } catch StorageError.compacted {
             return  // already compacted at or past `revision`
         } catch StorageError.invalidArgument {
@@ -239,7 +294,6 @@ public final class EtcdStore: Store {
         }
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
-        client.beginGracefulShutdown()
-        await connections.value
+        for connection in connections { await connection.shutdown() }
     }
 }

@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+
+@testable import APIStorage
+
+@Suite("etcd store", .serialized)
+struct EtcdStoreTests {
+    @Test("a dead first endpoint fails over to the next")
+    func failover() async throws {
+        let server = try await EtcdServer()
+        let dead = EtcdEndpoint(host: "127.0.0.1", port: try freePort())
+        let store = try await EtcdStore(endpoints: [dead, server.endpoint], options: .testing)
+        let created = try await store.create("/registry/failover", value: bytes("x"))
+        #expect(try await store.get("/registry/failover") == created)
+        await store.close()
+    }
+
+    @Test("no reachable endpoint is a clear error, not a hang")
+    func unreachable() async throws {
+        var options = StoreOptions.testing
+        options.requestTimeout = .seconds(1)
+        let dead = EtcdEndpoint(host: "127.0.0.1", port: try freePort())
+        await #expect(throws: StorageError.self) {
+            _ = try await EtcdStore(endpoints: [dead], options: options)
+        }
+    }
+
+    @Test("a watch resumes across an etcd restart without losing events")
+    func watchSurvivesRestart() async throws {
+        let server = try await EtcdServer()
+        var options = StoreOptions.testing
+        options.requestTimeout = .seconds(20)
+        let store = try await EtcdStore(endpoints: [server.endpoint], options: options)
+        let start = try await store.currentRevision()
+        let stream = store.watch(prefix: "/registry/r/", afterRevision: start)
+        let first = try await store.create("/registry/r/1", value: bytes("1"))
+        var iterator = stream.makeAsyncIterator()
+        var seen: [Int64] = []
+        while let event = try await iterator.next() {
+            if case .progress = event { continue }
+            seen.append(event.revision)
+            break
+        }
+        try await server.killAndRestart()
+        let second = try await store.create("/registry/r/2", value: bytes("2"))
+        while let event = try await iterator.next() {
+            if case .progress = event { continue }
+            seen.append(event.revision)
+            break
+        }
+        #expect(seen == [first.modRevision, second.modRevision])
+        await store.close()
+    }
+}
