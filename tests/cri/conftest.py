@@ -39,13 +39,21 @@ def env(tmp_path_factory):
         layout2 = crilib.build_busybox_layout(tmp_path_factory.mktemp("layout2"), stop_signal="SIGUSR1")
         e.push(layout2, "test/busybox-stopsig:1")
         e.start_daemon()
-        c = e.client()
-        c.img.PullImage(c.pb.PullImageRequest(image=c.pb.ImageSpec(image=IMAGE)), timeout=120)
-        c.img.PullImage(c.pb.PullImageRequest(image=c.pb.ImageSpec(image=STOP_IMAGE)), timeout=120)
-        c.close()
         yield e
     finally:
         e.cleanup()
+
+
+@pytest.fixture(scope="session")
+def images(env):
+    """The test images, pulled through the CRI from the local registry."""
+    c = env.client()
+    try:
+        for ref in (IMAGE, STOP_IMAGE):
+            c.img.PullImage(c.pb.PullImageRequest(image=c.pb.ImageSpec(image=ref)), timeout=120)
+    finally:
+        c.close()
+    return IMAGE, STOP_IMAGE
 
 
 @pytest.fixture

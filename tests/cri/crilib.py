@@ -59,7 +59,7 @@ def stubs():
 
 
 def sh(*args, ns=None, check=True, **kw):
-    cmd = (["ip", "netns", "exec", ns] if ns else []) + [str(a) for a in args]
+    cmd = (["nsenter", f"--net=/run/netns/{ns}"] if ns else []) + [str(a) for a in args]
     return subprocess.run(cmd, check=check, capture_output=True, text=True, **kw)
 
 
@@ -86,7 +86,7 @@ def _tar_layer(rootfs_entries):
     return buf.getvalue()
 
 
-def build_busybox_layout(dest: Path, stop_signal=None):
+def build_busybox_layout(dest: Path, stop_signal=None, entrypoint=None):
     """An OCI image layout at dest: one layer with busybox-static, its applets, /etc/passwd
     (root, user 1000 "app") and /etc/group."""
     busybox = Path("/bin/busybox").read_bytes()
@@ -115,6 +115,9 @@ def build_busybox_layout(dest: Path, stop_signal=None):
            "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]}}
     if stop_signal:
         cfg["config"]["StopSignal"] = stop_signal
+    if entrypoint:
+        cfg["config"]["Entrypoint"] = entrypoint
+        cfg["config"]["Cmd"] = []
     cfg_digest, cfg_size = put(json.dumps(cfg).encode())
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
                 "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cfg_digest, "size": cfg_size},
@@ -184,7 +187,7 @@ class Environment:
         cfg.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {self.tmp / 'registry'}\n"
                        "  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:5000\n")
         log = open(self.tmp / "registry.log", "w")
-        p = subprocess.Popen(["ip", "netns", "exec", self.ns, "docker-registry", "serve", str(cfg)],
+        p = subprocess.Popen(["nsenter", f"--net=/run/netns/{self.ns}", "docker-registry", "serve", str(cfg)],
                              stdout=log, stderr=log, start_new_session=True)
         self.procs.append(p)
         for _ in range(100):
@@ -205,7 +208,7 @@ class Environment:
             self.config_path.write_text(json.dumps(cfg))
         log = open(self.tmp / "logs" / "cri.log", "a")
         self.daemon = subprocess.Popen(
-            ["ip", "netns", "exec", self.ns, str(self.bins / "swiftlet-cri"), "--config", str(self.config_path)],
+            ["nsenter", f"--net=/run/netns/{self.ns}", str(self.bins / "swiftlet-cri"), "--config", str(self.config_path)],
             stdout=log, stderr=log, start_new_session=True)
         if wait:
             self.wait_socket()

@@ -52,7 +52,7 @@ def test_unknown_ids_not_found_and_empty_ids_invalid(cri):
     cri.rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id="nope"))
 
 
-def test_bad_container_configs_name_the_field(cri):
+def test_bad_container_configs_name_the_field(cri, images):
     pb = cri.pb
     cfg = cri.sandbox_config()
     sid = cri.run_pod(cfg)

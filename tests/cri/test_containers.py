@@ -23,7 +23,7 @@ def wait_for(predicate, timeout=10):
     raise AssertionError("condition not met in time")
 
 
-def test_two_containers_share_the_pod_network(env, cri):
+def test_two_containers_share_the_pod_network(env, cri, images):
     pb = cri.pb
     cfg = cri.sandbox_config()
     sid = cri.run_pod(cfg)
@@ -49,7 +49,7 @@ def test_two_containers_share_the_pod_network(env, cri):
     assert {c.id for c in running} >= {server, client}
 
 
-def test_security_context_seen_from_inside(cri):
+def test_security_context_seen_from_inside(cri, images):
     pb = cri.pb
     cfg = cri.sandbox_config()
     sid = cri.run_pod(cfg)
@@ -76,7 +76,7 @@ def test_security_context_seen_from_inside(cri):
     assert cri.exec_sync(cid, ["sh", "-c", "wc -c < /proc/kcore"]).stdout.strip() == b"0"
 
 
-def test_unconfined_root_default(cri):
+def test_unconfined_root_default(cri, images):
     cfg = cri.sandbox_config()
     sid = cri.run_pod(cfg)
     cid = cri.create(sid, cfg, "plain", IMAGE, command=["sleep", "60"])
@@ -90,7 +90,7 @@ def test_unconfined_root_default(cri):
     assert "FROM_IMAGE=yes" in env_out
 
 
-def test_logs_in_cri_format_and_exit_reasons(env, cri):
+def test_logs_in_cri_format_and_exit_reasons(env, cri, images):
     pb = cri.pb
     logdir = env.tmp / "logs" / "pod-logs"
     cfg = cri.sandbox_config(log_directory=str(logdir))
@@ -120,7 +120,7 @@ def test_logs_in_cri_format_and_exit_reasons(env, cri):
     assert tags[-1] == "F" and "P" in tags
 
 
-def test_reopen_log_after_rotation(env, cri):
+def test_reopen_log_after_rotation(env, cri, images):
     pb = cri.pb
     logdir = env.tmp / "logs" / "rotate"
     cfg = cri.sandbox_config(log_directory=str(logdir))
@@ -135,7 +135,7 @@ def test_reopen_log_after_rotation(env, cri):
     wait_for(lambda: log.exists() and "tick" in log.read_text())
 
 
-def test_stop_uses_image_stop_signal_then_kill(cri):
+def test_stop_uses_image_stop_signal_then_kill(cri, images):
     pb = cri.pb
     cfg = cri.sandbox_config()
     sid = cri.run_pod(cfg)
@@ -165,7 +165,7 @@ def test_stop_uses_image_stop_signal_then_kill(cri):
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-def test_exec_sync_timeout(cri):
+def test_exec_sync_timeout(cri, images):
     pb = cri.pb
     cfg = cri.sandbox_config()
     sid = cri.run_pod(cfg)
@@ -176,7 +176,7 @@ def test_exec_sync_timeout(cri):
     assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
 
 
-def test_container_events_stream(cri):
+def test_container_events_stream(cri, images):
     pb = cri.pb
     stream = cri.rt.GetContainerEvents(pb.GetEventsRequest())
     time.sleep(0.2)

@@ -7,7 +7,7 @@ from pathlib import Path
 from conftest import IMAGE
 
 
-def test_kill9_and_restart_keeps_containers(env, cri):
+def test_kill9_and_restart_keeps_containers(env, cri, images):
     pb = cri.pb
     logdir = env.tmp / "logs" / "restart"
     cfg = cri.sandbox_config(log_directory=str(logdir))

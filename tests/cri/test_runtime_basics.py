@@ -20,7 +20,7 @@ def test_version_status_runtime_config(cri):
     assert rc.linux.cgroup_driver == pb.CGROUPFS
 
 
-def test_sandbox_lifecycle_network_and_files(env, cri):
+def test_sandbox_lifecycle_network_and_files(env, cri, images):
     pb = cri.pb
     cfg = cri.sandbox_config(hostname="web-1", dns_config=pb.DNSConfig(servers=["10.96.0.10"], searches=["svc.local"],
                                                                         options=["ndots:5"]),
