@@ -1,1 +1,0 @@
-// Placeholder until the KubeletCore target gets its first real file; delete when one lands.
