@@ -69,6 +69,10 @@ extension APIServer {
     func parseBody(_ request: APIRequest, _ target: Target) throws -> JSONValue {
         let object: JSONValue
         let type = request.header("Content-Type") ?? "application/json"
+        if type.contains("protobuf") || type.contains("cbor") {
+            // Clients fall back to JSON on 415 (client-go retries with its next content type).
+            throw APIError.unsupportedMediaType(type)
+        }
         do {
             if type.contains("yaml") {
                 object = try YAMLSupport.parse(String(decoding: request.body, as: UTF8.self))

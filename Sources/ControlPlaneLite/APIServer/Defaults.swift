@@ -22,7 +22,7 @@ enum Defaults {
                     guard case .object = p else { return p }
                     var port = p
                     if port["protocol"] == nil { port["protocol"] = "TCP" }
-                    if port["targetPort"] == nil, let n = port["port"] { port["targetPort"] = n }
+                    if port["targetPort"] == nil, let n = port["port"], let v = n.intValue, (1...65535).contains(v) { port["targetPort"] = n }
                     return port
                 }))
             }

@@ -76,14 +76,16 @@ struct APIServerCommand: AsyncParsableCommand {
 enum SignalStream {
     static func make() -> AsyncStream<Int32> {
         AsyncStream { continuation in
+            var sources: [any DispatchSourceSignal] = []
             for sig in [SIGTERM, SIGINT] {
                 signal(sig, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
                 source.setEventHandler { continuation.yield(sig) }
                 source.resume()
-                nonisolated(unsafe) let keep = source
-                continuation.onTermination = { _ in keep.cancel() }
+                sources.append(source)
             }
+            nonisolated(unsafe) let keep = sources
+            continuation.onTermination = { _ in keep.forEach { $0.cancel() } }
         }
     }
 }
