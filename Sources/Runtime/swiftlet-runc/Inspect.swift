@@ -130,7 +130,7 @@ enum Signals {
 
     static func parse(_ text: String) throws(RuntimeError) -> Int32 {
         if let number = Int32(text) {
-            guard number > 0 && number < 65 else { throw .invalidArgument(name: "signal", reason: "\(number) is not a signal number") }
+            guard number >= 0 && number < 65 else { throw .invalidArgument(name: "signal", reason: "\(number) is not a signal number (0-64)") }
             return number
         }
         var name = text.uppercased()

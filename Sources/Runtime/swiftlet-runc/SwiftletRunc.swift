@@ -7,7 +7,21 @@ import Glibc
 
 /// `swiftlet-runc`: a runc-compatible OCI runtime CLI. Each verb is a thin layer over
 /// `ContainerRuntime`; global flags come before the verb, as with runc.
+///
+/// The verbs a container engine calls for every container (create, start, state, kill,
+/// delete) are parsed by `FastCommandLine` when their arguments are plain; anything else
+/// (help, unusual spellings, errors) goes through ArgumentParser, whose start-up costs several
+/// times the rest of a `start` (its reflection walks every protocol conformance of the binary).
 @main
+enum Entry {
+    static func main() {
+        if let verb = FastCommandLine(CommandLine.arguments) {
+            exit(verb.run())
+        }
+        SwiftletRunc.main()
+    }
+}
+
 struct SwiftletRunc: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftlet-runc",
@@ -23,7 +37,7 @@ struct SwiftletRunc: ParsableCommand {
 
 struct GlobalOptions: ParsableArguments {
     @Option(help: "Directory for container state.")
-    var root: String = "/run/swiftlet-runc"
+    var root: String = GlobalSettings.defaultRoot
 
     @Option(help: "Also write log lines to this file.")
     var log: String?
@@ -45,6 +59,33 @@ struct GlobalOptions: ParsableArguments {
           help: "Where oom_score_adj cannot be lowered, use the runtime's own value instead of failing. Also SWIFTLET_CLAMP_OOM_SCORE_ADJ=1.")
     var clampOOMScoreAdj = false
 
+    var settings: GlobalSettings {
+        GlobalSettings(
+            root: root, log: log, logFormat: logFormat, debug: debug, systemdCgroup: systemdCgroup,
+            noCgroupEnforcement: noCgroupEnforcement, clampOOMScoreAdj: clampOOMScoreAdj)
+    }
+
+    var runtimeLog: RuntimeLog { settings.runtimeLog }
+
+    /// Runs a verb: a runtime error is one line on stderr (and in --log) and exit status 1.
+    func perform(_ body: (ContainerRuntime) throws(RuntimeError) -> Void) throws {
+        let status = settings.perform(body)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// The global flags as plain values, whichever parser read them.
+struct GlobalSettings {
+    static let defaultRoot = "/run/swiftlet-runc"
+
+    var root = GlobalSettings.defaultRoot
+    var log: String?
+    var logFormat = "text"
+    var debug = false
+    var systemdCgroup = false
+    var noCgroupEnforcement = false
+    var clampOOMScoreAdj = false
+
     var runtimeLog: RuntimeLog {
         RuntimeLog(path: log, json: logFormat == "json", debug: debug)
     }
@@ -64,13 +105,15 @@ struct GlobalOptions: ParsableArguments {
             log: runtimeLog))
     }
 
-    /// Runs a verb: a runtime error is one line on stderr (and in --log) and exit status 1.
-    func perform(_ body: (ContainerRuntime) throws(RuntimeError) -> Void) throws {
+    /// Runs a verb and returns the exit status: a runtime error is one line on stderr (and in
+    /// --log) and status 1.
+    func perform(_ body: (ContainerRuntime) throws(RuntimeError) -> Void) -> Int32 {
         do {
             try body(try runtime())
+            return 0
         } catch {
             runtimeLog.error(error.description)
-            throw ExitCode(1)
+            return 1
         }
     }
 }
