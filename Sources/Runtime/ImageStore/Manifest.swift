@@ -73,7 +73,7 @@ enum ManifestDocument: Sendable {
         } else {
             throw .invalidManifest(image: image, digest: digest, reason: "neither \"manifests\" nor \"config\" present")
         }
-        if raw.schemaVersion == 1 || mediaType.contains("manifest.v1") {
+        if raw.schemaVersion == 1 || mediaType.hasPrefix("application/vnd.docker.distribution.manifest.v1") {
             throw .unsupportedMediaType(image: image, digest: digest, mediaType: "\(mediaType) (Docker schema 1 is not supported)")
         }
         switch mediaType {
