@@ -198,7 +198,7 @@ class Environment:
         raise RuntimeError("registry did not start: " + (self.tmp / "registry.log").read_text())
 
     def push(self, layout: Path, ref: str):
-        sh("skopeo", "copy", "--dest-tls-verify=false", f"oci:{layout}:latest", f"docker://127.0.0.1:5000/{ref}",
+        sh("skopeo", "copy", "--format", "v2s2", "--dest-tls-verify=false", f"oci:{layout}:latest", f"docker://127.0.0.1:5000/{ref}",
            ns=self.ns)
 
     # daemon -----------------------------------------------------------------

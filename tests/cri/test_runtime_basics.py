@@ -34,7 +34,7 @@ def test_sandbox_lifecycle_network_and_files(env, cri, images):
     assert netns.exists()
     # The pod's address answers from the node (the daemon's namespace) over the bridge.
     from crilib import sh
-    assert sh("ping", "-c", "1", "-W", "2", st.network.ip, ns=env.ns, check=False).returncode == 0
+    assert sh("busybox", "ping", "-c", "1", "-W", "2", st.network.ip, ns=env.ns, check=False).returncode == 0
     listed = cri.rt.ListPodSandbox(pb.ListPodSandboxRequest(filter=pb.PodSandboxFilter(label_selector={"app": "web"}))).items
     assert [s.id for s in listed] == [sid]
     assert cri.rt.ListPodSandbox(pb.ListPodSandboxRequest(

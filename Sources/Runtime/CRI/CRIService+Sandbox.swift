@@ -151,7 +151,9 @@ extension CRIService {
             Spec.Mount(destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"]),
             Spec.Mount(destination: "/pause", type: "bind", source: pausePath, options: ["bind", "ro", "nosuid", "nodev"]),
             Spec.Mount(destination: "/usr", type: "bind", source: "/usr", options: ["rbind", "ro", "nosuid", "nodev"]),
-        ]
+        ] + pauseLibraries.map {
+            Spec.Mount(destination: $0, type: "bind", source: $0, options: ["bind", "ro", "nosuid", "nodev"])
+        }
         var linux = spec.linux ?? Spec.Linux()
         var namespaces = [Spec.Namespace(type: "mount")]
         if let netns = record.netnsPath { namespaces.append(Spec.Namespace(type: "network", path: netns)) }

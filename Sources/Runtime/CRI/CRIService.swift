@@ -17,6 +17,9 @@ public final class CRIService: Sendable {
     let pausePath: String
     let cgroupRoot: String
     let events: EventHub
+    /// Shared libraries swiftlet-pause needs from outside /usr (SwiftPM links the Swift runtime
+    /// into C executables): bind-mounted read-only into every infra container.
+    let pauseLibraries: [String]
 
     /// Opens the state directories, the image store and the records on disk. `binDir` is where
     /// swiftlet-runc, swiftlet-monitor and swiftlet-pause are looked up by default.
@@ -47,6 +50,20 @@ public final class CRIService: Sendable {
         state = CRIState(rootDir: config.rootDir)
         cgroupRoot = FileSystem.exists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified"
         events = EventHub()
+        pauseLibraries = Self.librariesOutsideUsr(of: pausePath)
+    }
+
+    /// The `ldd` view of a binary's libraries that live outside /usr (and /lib*, its aliases).
+    static func librariesOutsideUsr(of binary: String) -> [String] {
+        guard let result = try? Command.runBlocking(
+            "/usr/bin/ldd", [binary], environment: nil, input: nil, scratch: "/tmp", timeout: 10, newSession: false),
+            result.status == .exited(0) else { return [] }
+        return result.stdoutText.split(separator: "\n").compactMap { line -> String? in
+            guard let arrow = line.range(of: "=> ") else { return nil }
+            let path = line[arrow.upperBound...].split(separator: " ").first.map(String.init) ?? ""
+            guard path.hasPrefix("/"), !path.hasPrefix("/usr/"), !path.hasPrefix("/lib") else { return nil }
+            return path
+        }
     }
 
     /// Loads the records and reconciles them with the monitors' exit files (after a restart,

@@ -196,7 +196,8 @@ struct SpecBuilder {
         if sc.privileged { return nil }
         let field = "config.linux.security_context.seccomp"
         var profile = sc.seccomp
-        if !sc.hasSeccomp && !sc.seccompProfilePath.isEmpty {
+        if !sc.hasSeccomp && sc.seccompProfilePath.isEmpty { return nil }  // unset: unconfined
+        if !sc.hasSeccomp {
             // The deprecated string form.
             switch sc.seccompProfilePath {
             case "runtime/default", "docker/default": profile.profileType = .runtimeDefault
