@@ -64,7 +64,7 @@ final class EtcdServer: @unchecked Sendable {
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
             "--initial-cluster", "test=\(peer)", "--initial-cluster-state", "new",
             "--experimental-watch-progress-notify-interval", "500ms",
-            "--logger", "zap", "--log-outputs", directory.path + "/etcd.log", "--log-level", "warn",
+            "--logger", "zap", "--log-outputs", directory.path + "/etcd.log", "--log-level", ProcessInfo.processInfo.environment["APISTORAGE_ETCD_LOG_LEVEL"] ?? "warn",
         ]
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
@@ -156,15 +156,17 @@ func withStore(
         await store.close()
     case .etcd:
         let server = try await EtcdServer()
-        let store = try await EtcdStore(endpoints: [server.endpoint], options: options)
+        defer { withExtendedLifetime(server) {} }
         do {
-            try await body(store)
-        } catch {
+            let store = try await EtcdStore(endpoints: [server.endpoint], options: options)
+            do {
+                try await body(store)
+            } catch {
+                await store.close()
+                throw error
+            }
             await store.close()
-            throw error
         }
-        await store.close()
-        _ = server
     }
 }
 

@@ -34,6 +34,86 @@ struct EtcdConnection: Sendable {
     }
 }
 
+/// One etcd endpoint: a long-lived connection for watch streams, and a connection for unary
+/// calls that is replaced every `unaryCallsPerConnection` calls. Why: etcd 3.4's gRPC server
+/// ends most unary streams with RST_STREAM(NO_ERROR), and the client's HTTP/2 stack (NIO,
+/// configured by grpc-swift-nio-transport) treats more than 200 RST_STREAM frames in 10 s as
+/// an attack and drops the connection, failing whatever was in flight. A fresh connection
+/// every 100 calls stays far below that at any rate. Owner: `EtcdStore`.
+final class EtcdChannel: Sendable {
+    static let unaryCallsPerConnection = 100
+
+    let endpoint: EtcdEndpoint
+    let watchConnection: EtcdConnection
+    private struct Unary {
+        var connection: EtcdConnection
+        var inFlight = 0
+    }
+
+    private struct State {
+        var current: UInt64 = 0
+        var calls = 0
+        var unary: [UInt64: Unary] = [:]
+        /// Shutdowns under way, removed as they finish.
+        var closing: [UInt64: Task<Void, Never>] = [:]
+    }
+
+    private let state: Mutex<State>
+
+    init(_ endpoint: EtcdEndpoint) throws {
+        self.endpoint = endpoint
+        watchConnection = try EtcdConnection(endpoint)
+        state = Mutex(State(unary: [0: Unary(connection: try EtcdConnection(endpoint))]))
+    }
+
+    /// Runs one unary call on the current connection, moving to a fresh connection every
+    /// `unaryCallsPerConnection` calls; a replaced connection is closed when its last call ends.
+    func withUnary<T: Sendable>(_ body: (EtcdConnection) async throws -> T) async throws -> T {
+        let (id, connection) = try state.withLock { state in
+            state.calls += 1
+            var current = state.unary[state.current]
+            if current == nil || state.calls > Self.unaryCallsPerConnection {
+                let retired = state.current
+                state.current += 1
+                state.calls = 1
+                current = Unary(connection: try EtcdConnection(endpoint))
+                state.unary[state.current] = current
+                closeIfIdle(retired, &state)
+            }
+            let connection = current?.connection ?? state.unary[state.current]?.connection
+            guard let connection else { throw StorageError.unavailable("etcd \(endpoint): no connection") }
+            state.unary[state.current]?.inFlight += 1
+            return (state.current, connection)
+        }
+        defer {
+            state.withLock { state in
+                state.unary[id]?.inFlight -= 1
+                if id != state.current { closeIfIdle(id, &state) }
+            }
+        }
+        return try await body(connection)
+    }
+
+    private func closeIfIdle(_ id: UInt64, _ state: inout State) {
+        guard let unary = state.unary[id], unary.inFlight == 0 else { return }
+        state.unary.removeValue(forKey: id)
+        state.closing[id] = Task { [weak self] in
+            await unary.connection.shutdown()
+            _ = self?.state.withLock { $0.closing.removeValue(forKey: id) }
+        }
+    }
+
+    func shutdown() async {
+        let (unary, closing) = state.withLock { state in
+            defer { state.unary.removeAll() }
+            return (state.unary.values.map(\.connection), Array(state.closing.values))
+        }
+        for task in closing { await task.value }
+        for connection in unary { await connection.shutdown() }
+        await watchConnection.shutdown()
+    }
+}
+
 /// The scale-out store: etcd v3 over gRPC. etcd's revisions are the store's revisions, writes
 /// with conditions are etcd transactions (compare mod_revision / create_revision), watches are
 /// etcd watch streams started at the requested revision. With several endpoints, one is used at
@@ -42,7 +122,7 @@ struct EtcdConnection: Sendable {
 public final class EtcdStore: Store {
     let options: StoreOptions
     let logger: Logger
-    let connections: [EtcdConnection]
+    let connections: [EtcdChannel]
     /// Index of the endpoint in use.
     private let current = Mutex(0)
     private let compactor: Mutex<Task<Void, Never>?> = Mutex(nil)
@@ -56,9 +136,9 @@ public final class EtcdStore: Store {
         guard !endpoints.isEmpty else { throw StorageError.invalidArgument("etcd endpoints: at least one is needed") }
         self.options = options
         self.logger = logger
-        var connections: [EtcdConnection] = []
+        var connections: [EtcdChannel] = []
         do {
-            for endpoint in endpoints { connections.append(try EtcdConnection(endpoint)) }
+            for endpoint in endpoints { connections.append(try EtcdChannel(endpoint)) }
         } catch {
             for connection in connections { await connection.shutdown() }
             throw StorageError.unavailable("etcd \(endpoints): \(error)")
@@ -85,8 +165,8 @@ public final class EtcdStore: Store {
         }
     }
 
-    /// The connection in use, and its index.
-    var connection: (index: Int, connection: EtcdConnection) {
+    /// The endpoint in use, and its index.
+    var connection: (index: Int, connection: EtcdChannel) {
         let index = current.withLock { $0 }
         return (index, connections[index])
     }
@@ -128,9 +208,9 @@ public final class EtcdStore: Store {
         var attempt = 0
         while true {
             if closed.load(ordering: .relaxed) { throw StorageError.unavailable("store closed") }
-            let (index, connection) = self.connection
+            let (index, channel) = self.connection
             do {
-                return try await body(connection)
+                return try await channel.withUnary(body)
             } catch let error as StorageError {
                 throw error
             } catch let error as RPCError {
@@ -183,7 +263,7 @@ public final class EtcdStore: Store {
         let probe = request
         var callOptions = self.callOptions
         callOptions.timeout = .seconds(2)
-        return try await connection.connection.watch.watch(options: callOptions) { writer in
+        return try await connection.connection.watchConnection.watch.watch(options: callOptions) { writer in
             try await writer.write(probe)
             try await Task.sleep(for: .seconds(10))
         } onResponse: { response in
