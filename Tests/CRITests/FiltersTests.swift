@@ -57,3 +57,18 @@ import Testing
         #expect { try CRIConfig.load(path: bad.path) } throws: { "\($0)".contains("cgroup_enforcment") }
     }
 }
+
+@Suite struct ResourceUpdateTests {
+    @Test func cgroupFilesForResources() throws {
+        var r = Runtime_V1_LinuxContainerResources()
+        r.memoryLimitInBytes = 1 << 20
+        r.cpuShares = 1024
+        r.cpuQuota = 50000
+        r.cpuPeriod = 100_000
+        r.unified = ["pids.max": "10"]
+        let writes = try CRIService.cgroupWrites(r).map { "\($0.file)=\($0.value)" }
+        #expect(writes == ["memory.max=1048576", "cpu.weight=39", "cpu.max=50000 100000", "pids.max=10"])
+        r.unified = ["../x": "1"]
+        #expect { try CRIService.cgroupWrites(r) } throws: { "\($0)".contains("unified[../x]") }
+    }
+}

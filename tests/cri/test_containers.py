@@ -2,6 +2,7 @@
 security contexts checked from inside, CRI-format logs, exec, stop signals, exit reasons."""
 
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -193,3 +194,67 @@ def test_container_events_stream(cri, images):
             break
     stream.cancel()
     assert seen[:2] == [pb.CONTAINER_CREATED_EVENT, pb.CONTAINER_STARTED_EVENT]
+
+
+def test_update_resources_and_stats(cri, images):
+    pb = cri.pb
+    cfg = cri.sandbox_config()
+    sid = cri.run_pod(cfg)
+    cid = cri.create(sid, cfg, "busy", IMAGE, command=["sh", "-c", "while true; do :; done"])
+    cri.start(cid)
+    time.sleep(0.5)
+    stats = cri.rt.ContainerStats(pb.ContainerStatsRequest(container_id=cid)).stats
+    assert stats.attributes.id == cid
+    assert stats.cpu.usage_core_nano_seconds.value > 0
+    listed = cri.rt.ListContainerStats(pb.ListContainerStatsRequest(filter=pb.ContainerStatsFilter(pod_sandbox_id=sid)))
+    assert [s.attributes.id for s in listed.stats] == [cid]
+    pod = cri.rt.PodSandboxStats(pb.PodSandboxStatsRequest(pod_sandbox_id=sid)).stats
+    assert pod.attributes.id == sid and pod.linux.process.process_count.value >= 2
+    # This host's cgroup v2 tree has no controllers and the test daemon runs with
+    # cgroup_enforcement false: the update is recorded (and would be written where possible).
+    res = pb.LinuxContainerResources(cpu_quota=20000, cpu_period=100000, memory_limit_in_bytes=64 << 20)
+    cri.rt.UpdateContainerResources(pb.UpdateContainerResourcesRequest(container_id=cid, linux=res))
+    st = cri.status(cid)
+    assert st.resources.linux.cpu_quota == 20000 and st.resources.linux.memory_limit_in_bytes == 64 << 20
+    bad = pb.LinuxContainerResources(unified={"../escape": "1"})
+    with pytest.raises(grpc.RpcError) as err:
+        cri.rt.UpdateContainerResources(pb.UpdateContainerResourcesRequest(container_id=cid, linux=bad))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "unified" in err.value.details()
+    with pytest.raises(grpc.RpcError) as err:
+        cri.rt.UpdateContainerResources(pb.UpdateContainerResourcesRequest(container_id="nope", linux=res))
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def run_ws(env, url, stdin=None):
+    from crilib import sh
+    import json as _json
+    args = [sys.executable, str(Path(__file__).parent / "wsexec.py"), url] + ([stdin] if stdin is not None else [])
+    out = sh(*args, ns=env.ns, check=False, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return _json.loads(out.stdout)
+
+
+def test_exec_streaming_websocket(env, cri, images):
+    pb = cri.pb
+    cfg = cri.sandbox_config()
+    sid = cri.run_pod(cfg)
+    cid = cri.create(sid, cfg, "c", IMAGE, command=["sleep", "60"])
+    cri.start(cid)
+    url = cri.rt.Exec(pb.ExecRequest(container_id=cid, cmd=["sh", "-c", "echo out; echo err >&2"], stdout=True,
+                                     stderr=True)).url
+    assert url.startswith("http://127.0.0.1:") and "/exec/" in url
+    r = run_ws(env, url)
+    assert r["protocol"] == "v5.channel.k8s.io"
+    assert (r["stdout"], r["stderr"], r["status"]["status"]) == ("out\n", "err\n", "Success")
+    # The token is single use.
+    assert " 101 " not in run_ws(env, url)["http"]
+    # stdin reaches the process; a non-zero exit comes back in the status.
+    url = cri.rt.Exec(pb.ExecRequest(container_id=cid, cmd=["sh", "-c", "tr a-z A-Z; exit 4"], stdin=True,
+                                     stdout=True)).url
+    r = run_ws(env, url, stdin="hello")
+    assert r["stdout"] == "HELLO"
+    assert r["status"]["reason"] == "NonZeroExitCode"
+    assert r["status"]["details"]["causes"][0]["message"] == "4"
+    with pytest.raises(grpc.RpcError) as err:
+        cri.rt.Exec(pb.ExecRequest(container_id=cid, cmd=[], stdout=True))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "cmd" in err.value.details()

@@ -33,6 +33,9 @@ public struct CRIConfig: Codable, Sendable, Equatable {
     /// The cgroup under which pod cgroups are made when the sandbox names no parent.
     public var cgroupParent = "/swiftlet"
     public var logLevel = "info"
+    /// Where the streaming server (Exec URLs) listens; port 0 picks a free one.
+    public var streamAddress = "127.0.0.1"
+    public var streamPort = 0
 
     public init() {}
 
@@ -41,7 +44,7 @@ public struct CRIConfig: Codable, Sendable, Equatable {
         case runtimePath = "runtime_path", runtimeRoot = "runtime_root", monitorPath = "monitor_path"
         case pausePath = "pause_path", cniConfDir = "cni_conf_dir", cniBinDirs = "cni_bin_dirs"
         case cgroupEnforcement = "cgroup_enforcement", restrictOOMScoreAdj = "restrict_oom_score_adj"
-        case cgroupParent = "cgroup_parent", logLevel = "log_level"
+        case cgroupParent = "cgroup_parent", logLevel = "log_level", streamAddress = "stream_address", streamPort = "stream_port"
     }
 
     public init(from decoder: Decoder) throws {
@@ -63,6 +66,8 @@ public struct CRIConfig: Codable, Sendable, Equatable {
         restrictOOMScoreAdj = try c.decodeIfPresent(Bool.self, forKey: .restrictOOMScoreAdj) ?? d.restrictOOMScoreAdj
         cgroupParent = try c.decodeIfPresent(String.self, forKey: .cgroupParent) ?? d.cgroupParent
         logLevel = try c.decodeIfPresent(String.self, forKey: .logLevel) ?? d.logLevel
+        streamAddress = try c.decodeIfPresent(String.self, forKey: .streamAddress) ?? d.streamAddress
+        streamPort = try c.decodeIfPresent(Int.self, forKey: .streamPort) ?? d.streamPort
     }
 
     /// Reads a config file; unknown keys are refused so typos do not pass silently.
@@ -95,6 +100,6 @@ extension CRIConfig.CodingKeys {
     static let allKeys: [String] = [
         "listen", "registry_config", "root_dir", "state_dir", "netns_dir", "image_dir", "runtime_path", "runtime_root",
         "monitor_path", "pause_path", "cni_conf_dir", "cni_bin_dirs", "cgroup_enforcement",
-        "restrict_oom_score_adj", "cgroup_parent", "log_level",
+        "restrict_oom_score_adj", "cgroup_parent", "log_level", "stream_address", "stream_port",
     ]
 }

@@ -21,6 +21,7 @@ public enum CRIServer {
         let server = GRPCServer(
             transport: transport,
             services: [RuntimeServiceHandler(service: service), ImageServiceHandler(service: service)])
+        try await service.streaming.start(host: service.config.streamAddress, port: service.config.streamPort)
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
@@ -40,6 +41,7 @@ public enum CRIServer {
             }
         }
         for source in sources { source.cancel() }
+        await service.streaming.stop()
         try? FileSystem.removeEntry(path)
         logger.info("stopped")
     }

@@ -103,9 +103,10 @@ extension CRIService {
         guard record.state == .created else {
             throw CRIError.failedPrecondition("container \(record.id) is \(record.state.rawValue), not created")
         }
+        let startedAt = nowNanos()
         try await runtime.start(id: record.id)
         record.state = .running
-        record.startedAt = nowNanos()
+        record.startedAt = startedAt
         try await state.save(record)
         events.publish(containerID: record.id, sandboxID: record.sandboxID, type: .containerStartedEvent)
     }
@@ -175,6 +176,7 @@ extension CRIService {
         status.annotations = config.annotations
         status.mounts = config.mounts
         status.logPath = record.logPath
+        if config.linux.hasResources { status.resources.linux = config.linux.resources }
         var response = Runtime_V1_ContainerStatusResponse()
         response.status = status
         if verbose {

@@ -33,6 +33,14 @@ extension CRIService {
         try await state.reserve(key, for: id, kind: "sandbox")
         let rollback = Rollback()
         rollback.add("name") { await self.state.release(key) }
+        let clock = ContinuousClock()
+        var mark = clock.now
+        var timings: [String] = []
+        func step(_ name: String) {
+            let now = clock.now
+            timings.append("\(name)=\((now - mark).components.attoseconds / 1_000_000_000_000_000 + (now - mark).components.seconds * 1000)ms")
+            mark = now
+        }
         do {
             let dir = await state.sandboxDir(id)
             let run = sandboxStateDir(id)
@@ -58,6 +66,7 @@ extension CRIService {
                     throw CRIError.system(context: "creating network namespace \(netns): \(pin.stderrText)", SystemCallError("unshare", netns, errno: .ioError))
                 }
                 rollback.add("netns") { self.removeNetns(netns) }
+                step("netns")
                 record.netnsPath = netns
                 let confList = try cni.currentConfList()
                 let pod = cniPod(config: config, id: id, netns: netns)
@@ -66,6 +75,7 @@ extension CRIService {
                 record.cniConfList = confList
                 record.cniResult = result
                 record.ips = CNIClient.ips(from: result)
+                step("cni")
             }
 
             // The infra container.
@@ -86,12 +96,15 @@ extension CRIService {
                 try? await self.runtime.kill(id: id, signal: "KILL")
                 try await self.runtime.delete(id: id)
             }
+            step("bundle")
             try await runtime.create(id: id, bundle: bundle, monitorDir: mdir, logPath: "/dev/null", stdin: false, tty: false)
+            step("create")
             try await runtime.start(id: id)
+            step("start")
             record.infraPid = Int32((try? FileSystem.readString("\(mdir)/init.pid"))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
             record.state = .ready
             try await state.save(record)
-            logger.info("sandbox ready", metadata: ["id": "\(id)", "pod": "\(meta.namespace)/\(meta.name)", "ips": "\(record.ips)"])
+            logger.info("sandbox ready", metadata: ["id": "\(id)", "pod": "\(meta.namespace)/\(meta.name)", "ips": "\(record.ips)", "timings": "\(timings.joined(separator: " "))"])
             return id
         } catch {
             for (what, step) in rollback.steps.reversed() {

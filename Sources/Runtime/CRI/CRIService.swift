@@ -20,6 +20,8 @@ public final class CRIService: Sendable {
     /// Shared libraries swiftlet-pause needs from outside /usr (SwiftPM links the Swift runtime
     /// into C executables): bind-mounted read-only into every infra container.
     let pauseLibraries: [String]
+    /// Exec URLs (the kubelet's streaming flow).
+    let streaming: StreamingServer
 
     /// Opens the state directories, the image store and the records on disk. `binDir` is where
     /// swiftlet-runc, swiftlet-monitor and swiftlet-pause are looked up by default.
@@ -51,6 +53,31 @@ public final class CRIService: Sendable {
         cgroupRoot = FileSystem.exists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified"
         events = EventHub()
         pauseLibraries = Self.librariesOutsideUsr(of: pausePath)
+        let runtime = self.runtime
+        let scratchDir = scratch
+        streaming = StreamingServer(logger: logger) { containerID, cmd, stdin, stdout, stderr in
+            let spec: Spec
+            do { spec = try Spec.load(bundle: "\(config.rootDir)/containers/\(containerID)") } catch {
+                throw CRIError.runtime("reading the bundle of \(containerID): \(error)")
+            }
+            guard var process = spec.process else { throw CRIError.runtime("bundle of \(containerID) has no process") }
+            process.args = cmd
+            process.terminal = false
+            process.consoleSize = nil
+            let file = "\(scratchDir)/exec-\(newID().prefix(16)).json"
+            do { try FileSystem.writeAtomically(file, Array(try JSONEncoder().encode(process)), durable: false) } catch let error as SystemCallError {
+                throw CRIError.system(context: "writing \(file)", error)
+            }
+            do {
+                let pid = try Spawn.start(
+                    runtime.path, arguments: [runtime.path] + runtime.globalArguments + ["exec", "--process", file, containerID],
+                    stdin: stdin, stdout: stdout, stderr: stderr)
+                return (pid, { unlink(file) })
+            } catch let error as SystemCallError {
+                unlink(file)
+                throw CRIError.system(context: "running \(runtime.path) exec", error)
+            }
+        }
     }
 
     /// The `ldd` view of a binary's libraries that live outside /usr (and /lib*, its aliases).

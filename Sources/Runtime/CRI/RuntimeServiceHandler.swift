@@ -207,7 +207,11 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
     }
 
     public func updateContainerResources(request: Runtime_V1_UpdateContainerResourcesRequest, context: ServerContext) async throws -> Runtime_V1_UpdateContainerResourcesResponse {
-        throw CRIError.unimplemented("UpdateContainerResources").rpcError
+        try await rpc {
+            guard !request.containerID.isEmpty else { throw CRIError.invalidArgument(field: "container_id", reason: "must not be empty") }
+            try await service.updateResources(request)
+            return Runtime_V1_UpdateContainerResourcesResponse()
+        }
     }
 
     public func reopenContainerLog(request: Runtime_V1_ReopenContainerLogRequest, context: ServerContext) async throws -> Runtime_V1_ReopenContainerLogResponse {
@@ -226,7 +230,24 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
     }
 
     public func exec(request: Runtime_V1_ExecRequest, context: ServerContext) async throws -> Runtime_V1_ExecResponse {
-        throw CRIError.unimplemented("Exec (streaming)").rpcError
+        try await rpc {
+            guard !request.containerID.isEmpty else { throw CRIError.invalidArgument(field: "container_id", reason: "must not be empty") }
+            guard !request.cmd.isEmpty, !request.cmd[0].isEmpty else { throw CRIError.invalidArgument(field: "cmd", reason: "must not be empty") }
+            guard request.stdin || request.stdout || request.stderr else {
+                throw CRIError.invalidArgument(field: "stdout", reason: "one of stdin, stdout and stderr must be set")
+            }
+            guard !request.tty else { throw CRIError.unimplemented("Exec with tty") }
+            guard var record = try await service.state.container(request.containerID) else {
+                throw CRIError.notFound(kind: "container", id: request.containerID)
+            }
+            record = try await service.refresh(record)
+            guard record.state == .running else { throw CRIError.failedPrecondition("container \(record.id) is not running") }
+            var response = Runtime_V1_ExecResponse()
+            response.url = service.streaming.register(.init(
+                containerID: record.id, cmd: request.cmd, stdin: request.stdin, stdout: request.stdout,
+                stderr: request.stderr, created: Date()))
+            return response
+        }
     }
 
     public func attach(request: Runtime_V1_AttachRequest, context: ServerContext) async throws -> Runtime_V1_AttachResponse {

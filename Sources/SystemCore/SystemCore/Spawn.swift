@@ -97,6 +97,13 @@ public enum Spawn {
         kill(pid, 0) == 0 || currentErrno() == EPERM
     }
 
+    /// A pipe (read end, write end), both close-on-exec.
+    public static func pipe() throws(SystemCallError) -> (Int32, Int32) {
+        var fds: [Int32] = [-1, -1]
+        _ = try sys("pipe2", nil) { fds.withUnsafeMutableBufferPointer { sl_pipe_cloexec($0.baseAddress!) } }
+        return (fds[0], fds[1])
+    }
+
     /// An anonymous in-memory file (memfd, close-on-exec) for a child's input or output.
     public static func anonymousFile(name: String) throws(SystemCallError) -> Int32 {
         try sys("memfd_create", name) { sl_memfd_create(name, SL_MFD_CLOEXEC) }

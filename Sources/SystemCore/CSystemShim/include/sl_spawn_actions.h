@@ -6,3 +6,5 @@
 int sl_spawn_file_actions_addclosefrom(posix_spawn_file_actions_t *actions, int from);
 /// POSIX_SPAWN_SETSID (glibc 2.26): the child starts a new session.
 short sl_spawn_setsid_flag(void);
+/// pipe2(fds, O_CLOEXEC).
+int sl_pipe_cloexec(int fds[2]);
