@@ -157,3 +157,29 @@ spec:
     assert status == 422 and body["details"]["causes"][0]["field"] == "spec.clusterIPs"
     line = server.kubectl("-n", namespace, "get", "svc", "b").stdout.splitlines()[1].split()
     assert line[1] == "NodePort" and line[4] == f"80:{b['spec']['ports'][0]['nodePort']}/TCP"
+
+
+def test_typed_kubectl_commands_send_protobuf(server, namespace):
+    """kubectl's typed create commands and `auth` send protobuf bodies."""
+    ns2 = namespace + "-b"
+    server.kubectl("create", "namespace", ns2)
+    try:
+        assert get(server, ns2, "namespace", ns2)["status"]["phase"] == "Active"
+        server.kubectl("-n", ns2, "create", "configmap", "cfg", "--from-literal=a=1", "--from-literal=b=two")
+        assert get(server, ns2, "configmap", "cfg")["data"] == {"a": "1", "b": "two"}
+        server.kubectl("-n", ns2, "create", "secret", "generic", "sec", "--from-literal=password=s3cret")
+        import base64
+        assert base64.b64decode(get(server, ns2, "secret", "sec")["data"]["password"]) == b"s3cret"
+        server.kubectl("-n", ns2, "create", "serviceaccount", "builder")
+        token = server.kubectl("-n", ns2, "create", "token", "builder", "--duration=15m").stdout.strip()
+        assert token.count(".") == 2
+        r = server.kubectl("auth", "can-i", "list", "pods", "-n", ns2, f"--token={token}", check=False)
+        # a bearer token replaces the admin certificate; without a binding the answer is no
+        assert r.stdout.strip() == "no"
+        server.kubectl("-n", ns2, "create", "rolebinding", "builder-view", "--clusterrole=view", f"--serviceaccount={ns2}:builder")
+        assert server.kubectl("auth", "can-i", "list", "pods", "-n", ns2, f"--token={token}").stdout.strip() == "yes"
+        assert server.kubectl("auth", "can-i", "delete", "pods", "-n", ns2, f"--token={token}", check=False).stdout.strip() == "no"
+        who = server.kubectl("auth", "whoami", "-o", "json").stdout
+        assert '"kubernetes-admin"' in who and "system:masters" in who
+    finally:
+        server.kubectl("delete", "namespace", ns2, check=False)

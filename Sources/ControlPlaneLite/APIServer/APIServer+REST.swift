@@ -6,6 +6,10 @@ import Foundation
 extension APIServer {
     func handleResource(_ request: APIRequest, _ target: Target, verb: String) async throws -> APIResponse {
         let table = wantsTable(request)
+        if target.resource.isReview {
+            guard verb == "create" else { throw APIError.methodNotAllowed("\(target.resource.plural) only supports create") }
+            return try await review(request, target)
+        }
         switch (target.subresource, verb) {
         case (_, "watch"):
             return try await watch(request, target)
@@ -69,18 +73,17 @@ extension APIServer {
     func parseBody(_ request: APIRequest, _ target: Target) throws -> JSONValue {
         let object: JSONValue
         let type = request.header("Content-Type") ?? "application/json"
-        if type.contains("protobuf") || type.contains("cbor") {
-            // Clients fall back to JSON on 415 (client-go retries with its next content type).
-            throw APIError.unsupportedMediaType(type)
-        }
+        if type.contains("cbor") { throw APIError.unsupportedMediaType(type) }
         do {
-            if type.contains("yaml") {
+            if type.contains("protobuf") {
+                object = try Protobuf.decode(request.body)
+            } else if type.contains("yaml") {
                 object = try YAMLSupport.parse(String(decoding: request.body, as: UTF8.self))
             } else {
                 object = try JSONValue.parse(request.body)
             }
         } catch {
-            throw APIError.badRequest("the body of the request could not be decoded as \(type.contains("yaml") ? "YAML" : "JSON"): \(error)")
+            throw APIError.badRequest("the body of the request could not be decoded as \(type): \(error)")
         }
         guard case .object = object else {
             throw APIError.badRequest("the body of the request must be a JSON object, got \(object.typeName)")
@@ -331,7 +334,7 @@ extension APIServer {
             // A status writer may clear finalizers-free metadata changes no further.
         } else {
             next = new
-            if r.subresources.contains("status") && !(r.group.isEmpty && r.plural == "nodes" && false) {
+            if r.subresources.contains("status") {
                 next["status"] = old["status"]
             }
             var meta = next["metadata"]?.objectValue ?? [:]
@@ -413,7 +416,7 @@ extension APIServer {
 
     func deleteOptions(_ request: APIRequest) throws -> DeleteOptions {
         var options = DeleteOptions()
-        if !request.body.isEmpty {
+        if !request.body.isEmpty, !(request.header("Content-Type") ?? "").contains("protobuf") {
             guard let body = try? JSONValue.parse(request.body), case .object = body else {
                 throw APIError.badRequest("the body of the request could not be decoded as DeleteOptions")
             }
@@ -424,6 +427,7 @@ extension APIServer {
             options.dryRun = body["dryRun"]?.arrayValue?.contains("All") ?? false
             if body["orphanDependents"]?.boolValue == true { options.propagationPolicy = "Orphan" }
         }
+        if (request.header("Content-Type") ?? "").contains("protobuf") { options = DeleteOptions() }
         if let g = request.query["gracePeriodSeconds"] {
             guard let v = Int64(g) else { throw APIError.badRequest("gracePeriodSeconds: invalid value \"\(g)\"") }
             options.gracePeriodSeconds = v

@@ -115,7 +115,7 @@ extension APIServer {
             throw APIError.unavailable("no service account signing key configured (--service-account-key-file)")
         }
         let sa = try await get(Target(resource: target.resource, namespace: target.namespace, name: target.name))
-        let body = (try? JSONValue.parse(request.body)) ?? .object([:])
+        let body = (try? parseBody(request, Target(resource: ResourceInfo(group: "authentication.k8s.io", version: "v1", kind: "TokenRequest", plural: "token", namespaced: true), subresource: "token"))) ?? .object([:])
         var expiration = body.value(at: ["spec", "expirationSeconds"])?.intValue ?? 3600
         if expiration < 600 {
             throw APIError.invalid(
@@ -195,6 +195,58 @@ extension APIServer {
             return next
         }
         return .json(object)
+    }
+}
+
+extension APIServer {
+    /// TokenReview, SelfSubjectReview, SelfSubjectAccessReview and SubjectAccessReview.
+    func review(_ request: APIRequest, _ target: Target) async throws -> APIResponse {
+        let r = target.resource
+        var body = try parseBody(request, target)
+        func userJSON(_ u: UserInfo) -> JSONValue {
+            ["username": .string(u.name), "uid": .string(u.uid), "groups": .array(u.groups.map { .string($0) })]
+        }
+        switch r.plural {
+        case "selfsubjectreviews":
+            body["status"] = ["userInfo": userJSON(request.user)]
+        case "tokenreviews":
+            let token = body.value(at: ["spec", "token"])?.stringValue ?? ""
+            let probe = APIRequest(method: "GET", uri: "/", headers: [("Authorization", "Bearer \(token)")], body: [], user: .anonymous)
+            if let user = try? authenticator.authenticate(probe, certificate: nil), !user.isAnonymous {
+                body["status"] = ["authenticated": true, "user": userJSON(user)]
+            } else {
+                body["status"] = ["authenticated": false, "error": "invalid bearer token"]
+            }
+        default:
+            var subject = request.user
+            if r.plural == "subjectaccessreviews" {
+                let groups = (body.value(at: ["spec", "groups"])?.arrayValue ?? []).compactMap(\.stringValue)
+                subject = UserInfo(name: body.value(at: ["spec", "user"])?.stringValue ?? "", uid: body.value(at: ["spec", "uid"])?.stringValue ?? "", groups: groups)
+            }
+            var allowed = false
+            if let attrs = body.value(at: ["spec", "resourceAttributes"]) {
+                let group = attrs["group"]?.stringValue ?? ""
+                let plural = attrs["resource"]?.stringValue ?? ""
+                let resource = ResourceCatalog.all.first { $0.group == group && $0.plural == plural }
+                    ?? ResourceInfo(group: group, version: attrs["version"]?.stringValue ?? "v1", kind: plural, plural: plural, namespaced: true)
+                let ns = attrs["namespace"]?.stringValue ?? ""
+                let sub = attrs["subresource"]?.stringValue ?? ""
+                let name = attrs["name"]?.stringValue ?? ""
+                let t = Target(resource: resource, namespace: ns.isEmpty ? nil : ns, name: name.isEmpty ? nil : name, subresource: sub.isEmpty ? nil : sub)
+                do { try await authorizer.authorize(user: subject, verb: attrs["verb"]?.stringValue ?? "", target: t); allowed = true } catch is APIError {}
+            } else if let attrs = body.value(at: ["spec", "nonResourceAttributes"]) {
+                do {
+                    try await authorizer.authorizeNonResource(user: subject, path: attrs["path"]?.stringValue ?? "", verb: attrs["verb"]?.stringValue ?? "")
+                    allowed = true
+                } catch is APIError {}
+            } else {
+                throw APIError.invalid(r, "", [.required("spec.resourceAttributes")])
+            }
+            // Like kube's RBAC authorizer, a denial carries no reason (kubectl prints "no").
+            body["status"] = ["allowed": .bool(allowed)]
+        }
+        body.set(["metadata", "creationTimestamp"], nil)
+        return .json(body, status: 201)
     }
 }
 

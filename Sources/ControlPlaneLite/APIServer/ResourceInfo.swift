@@ -38,8 +38,12 @@ public struct ResourceInfo: Sendable, Hashable {
         return storagePrefix
     }
 
+    /// Reviews are answered, never stored.
+    public var isReview: Bool { group == "authentication.k8s.io" || group == "authorization.k8s.io" }
+
     public var verbs: [String] {
-        ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+        if isReview { return ["create"] }
+        return ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
     }
 }
 
@@ -79,12 +83,17 @@ public enum ResourceCatalog {
         r("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", namespaced: false),
         r("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", namespaced: false),
         r("events.k8s.io", "v1", "Event", "events", short: ["ev"]),
+        r("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", namespaced: false),
+        r("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", namespaced: false),
+        r("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", namespaced: false),
+        r("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", namespaced: false),
     ]
 
     /// Group names in discovery order, each with its one version.
     public static let groups: [(name: String, version: String)] = [
         ("apps", "v1"), ("events.k8s.io", "v1"), ("rbac.authorization.k8s.io", "v1"),
         ("batch", "v1"), ("coordination.k8s.io", "v1"), ("discovery.k8s.io", "v1"),
+        ("authentication.k8s.io", "v1"), ("authorization.k8s.io", "v1"),
     ]
 
     public static func find(group: String, version: String, plural: String) -> ResourceInfo? {
