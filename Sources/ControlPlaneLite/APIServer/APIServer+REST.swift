@@ -58,6 +58,42 @@ extension APIServer {
 
     // MARK: decoding and encoding
 
+    /// The stored bytes with `metadata.resourceVersion` spliced in, without parsing the object.
+    /// Objects written by this server start with kind, apiVersion, then metadata; anything else
+    /// returns nil and callers parse.
+    static func withResourceVersion(_ bytes: [UInt8], _ revision: Int64) -> [UInt8]? {
+        let marker: [UInt8] = Array(#""metadata":{"#.utf8)
+        let window = min(bytes.count, 512)
+        guard window > marker.count, bytes.first == UInt8(ascii: "{") else { return nil }
+        var i = 1
+        while i + marker.count <= window {
+            if bytes[i] == marker[0], Array(bytes[i..<(i + marker.count)]) == marker {
+                // Only top-level string fields (kind, apiVersion) may come before metadata.
+                let before = bytes[1..<i]
+                guard !before.contains(UInt8(ascii: "{")), !before.contains(UInt8(ascii: "[")) else { return nil }
+                let at = i + marker.count
+                var out: [UInt8] = []
+                out.reserveCapacity(bytes.count + 32)
+                out.append(contentsOf: bytes[..<at])
+                out.append(contentsOf: Array("\"resourceVersion\":\"\(revision)\"".utf8))
+                if at < bytes.count, bytes[at] != UInt8(ascii: "}") { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: bytes[at...])
+                return out
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    /// The wire bytes of a stored object.
+    func wireBytes(_ stored: StoredObject, revision: Int64? = nil) throws -> [UInt8] {
+        let rv = revision ?? stored.modRevision
+        if let fast = Self.withResourceVersion(stored.value, rv) { return fast }
+        var object = try JSONValue.parse(stored.value)
+        object.set(["metadata", "resourceVersion"], .string(String(rv)))
+        return object.serialized()
+    }
+
     func decode(_ stored: StoredObject) throws -> JSONValue {
         var object = try JSONValue.parse(stored.value)
         object.set(["metadata", "resourceVersion"], .string(String(stored.modRevision)))
@@ -152,6 +188,9 @@ extension APIServer {
             revision = r
         }
         let filtered = labels?.isEmpty == false || fields?.isEmpty == false
+        // Without selectors or a table, items go out as stored (no parse, no re-encode).
+        let raw = !filtered && !table
+        var rawItems: [[UInt8]] = []
         var items: [JSONValue] = []
         var listRevision: Int64 = 0
         var more = false
@@ -168,6 +207,11 @@ extension APIServer {
             revision = page.revision
             for stored in page.items {
                 lastKey = stored.key
+                if raw {
+                    rawItems.append(try wireBytes(stored))
+                    if limit > 0 && rawItems.count >= limit { break }
+                    continue
+                }
                 let object = try decode(stored)
                 if let labels, !labels.matches(object: object) { continue }
                 if let fields, !fields.matches(object) { continue }
@@ -186,6 +230,18 @@ extension APIServer {
         }
         if table {
             return .json(Tables.table(for: target.resource, objects: items, listMeta: meta))
+        }
+        if raw {
+            var out = Array("{\"kind\":\"\(target.resource.listKind)\",\"apiVersion\":\"\(target.resource.groupVersion)\",\"metadata\":".utf8)
+            JSONValue.object(meta).write(into: &out)
+            out.append(contentsOf: Array(",\"items\":[".utf8))
+            out.reserveCapacity(out.count + rawItems.reduce(0) { $0 + $1.count + 1 } + 3)
+            for (i, item) in rawItems.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: item)
+            }
+            out.append(contentsOf: Array("]}\n".utf8))
+            return APIResponse(status: 200, body: .bytes(out))
         }
         return .json([
             "kind": .string(target.resource.listKind), "apiVersion": .string(target.resource.groupVersion),

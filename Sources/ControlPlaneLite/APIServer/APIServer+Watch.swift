@@ -56,11 +56,31 @@ extension APIServer {
                     emit("BOOKMARK", ["kind": .string(r.kind), "apiVersion": .string(r.groupVersion), "metadata": [
                         "resourceVersion": .string(String(fromRevision)), "annotations": ["k8s.io/initial-events-end": "true"]]])
                 }
+                let raw = !table && labels == nil && fieldSelector == nil
+                func emitRaw(_ type: String, _ object: [UInt8]) {
+                    var line = Array("{\"type\":\"\(type)\",\"object\":".utf8)
+                    line.reserveCapacity(line.count + object.count + 3)
+                    line.append(contentsOf: object)
+                    line.append(contentsOf: [UInt8(ascii: "}"), 0x0A])
+                    continuation.yield(line)
+                }
                 func matches(_ o: JSONValue) -> Bool {
                     (labels?.matches(object: o) ?? true) && (fieldSelector?.matches(o) ?? true)
                 }
                 do {
                     for try await event in store.watch(prefix: prefix, afterRevision: fromRevision) {
+                        if raw {
+                            switch event {
+                            case .added(let stored): emitRaw("ADDED", try server.wireBytes(stored))
+                            case .modified(let stored, _): emitRaw("MODIFIED", try server.wireBytes(stored))
+                            case .deleted(let stored, let revision): emitRaw("DELETED", try server.wireBytes(stored, revision: revision))
+                            case .progress(let revision):
+                                if bookmarks {
+                                    emit("BOOKMARK", ["kind": .string(r.kind), "apiVersion": .string(r.groupVersion), "metadata": ["resourceVersion": .string(String(revision))]])
+                                }
+                            }
+                            continue
+                        }
                         switch event {
                         case .added(let stored):
                             let o = try server.decode(stored)
