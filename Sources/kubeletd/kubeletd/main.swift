@@ -1,1 +1,100 @@
-print("not built yet")
+import ArgumentParser
+import Foundation
+import KubeletCore
+import Logging
+
+/// kubeletd: runs the static pods of this node over a CRI runtime.
+struct Kubeletd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kubeletd",
+        abstract: "The swiftlet kubelet: runs static pods through a CRI runtime (ours or containerd).")
+
+    @Option(name: .customLong("config"), help: "KubeletConfiguration file (kubelet.config.k8s.io/v1beta1).")
+    var config: String?
+
+    @Option(name: .customLong("kubeconfig"), help: "kubeconfig for an API server (cluster mode is not built yet; standalone if unset).")
+    var kubeconfig: String?
+
+    @Option(name: .customLong("pod-manifest-path"), help: "Static pod directory (overrides staticPodPath).")
+    var podManifestPath: String?
+
+    @Option(name: .customLong("container-runtime-endpoint"), help: "CRI socket, unix:///path (overrides containerRuntimeEndpoint).")
+    var containerRuntimeEndpoint: String?
+
+    @Option(name: .customLong("root-dir"), help: "Directory for kubelet state.")
+    var rootDir: String = "/var/lib/kubelet"
+
+    @Option(name: .customLong("hostname-override"), help: "Node name (default: the host name, lower-cased).")
+    var hostnameOverride: String?
+
+    @Option(name: .customLong("node-ip"), help: "The node's IP address (status.hostIP).")
+    var nodeIP: String?
+
+    @Option(name: .customLong("read-only-port"), help: "Port of the read-only API (overrides readOnlyPort; 0 disables).")
+    var readOnlyPort: Int32?
+
+    @Option(name: .customLong("v"), help: "Log verbosity (0-5).")
+    var verbosity: Int = 0
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = verbosity >= 4 ? .debug : .info
+            return handler
+        }
+        let logger = Logger(label: "kubeletd")
+        let options: KubeletOptions
+        do {
+            var configuration = KubeletConfiguration()
+            if let config {
+                let text: String
+                do { text = try String(contentsOfFile: config, encoding: .utf8) } catch {
+                    throw ConfigError(field: "--config", message: "cannot read \"\(config)\": \(error.localizedDescription)")
+                }
+                configuration = try KubeletConfiguration.parse(text, source: config)
+            }
+            if let podManifestPath { configuration.staticPodPath = podManifestPath }
+            if let containerRuntimeEndpoint { configuration.containerRuntimeEndpoint = containerRuntimeEndpoint }
+            if let readOnlyPort { configuration.readOnlyPort = readOnlyPort }
+            let nodeName = (hostnameOverride ?? ProcessInfo.processInfo.hostName).lowercased()
+            options = KubeletOptions(config: configuration, rootDirectory: rootDir, nodeName: nodeName, nodeIP: nodeIP,
+                                     kubeconfig: kubeconfig)
+            try options.validate()
+        } catch let error as ConfigError {
+            FileHandle.standardError.write(Data("kubeletd: invalid configuration: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        if kubeconfig != nil {
+            logger.warning("--kubeconfig given: API server mode is not implemented yet; running static pods only")
+        }
+        let kubelet = Kubelet(options: options, logger: logger)
+        let signals = AsyncStream<Int32> { continuation in
+            for sig in [SIGTERM, SIGINT] {
+                signal(sig, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: sig)
+                source.setEventHandler { continuation.yield(sig) }
+                source.resume()
+                nonisolated(unsafe) let keep = source
+                continuation.onTermination = { _ in keep.cancel() }
+            }
+        }
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await kubelet.run() }
+                group.addTask {
+                    for await sig in signals {
+                        logger.info("signal received, stopping (containers keep running)", metadata: ["signal": "\(sig)"])
+                        return
+                    }
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        } catch let error as KubeletError {
+            FileHandle.standardError.write(Data("kubeletd: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+Kubeletd.main()

@@ -1,0 +1,234 @@
+import Foundation
+import Yams
+
+/// kubelet.config.k8s.io/v1beta1 KubeletConfiguration: the settings this node supports, with
+/// upstream defaults. Unknown fields and invalid values stop start-up, naming the field.
+public struct KubeletConfiguration: Sendable, Hashable, Codable {
+    public var staticPodPath: String = "/etc/kubernetes/manifests"
+    public var containerRuntimeEndpoint: String = "unix:///run/containerd/containerd.sock"
+    public var cgroupRoot: String = "/"
+    public var cgroupDriver: String = "cgroupfs"
+    public var cgroupsPerQOS: Bool = true
+    public var clusterDNS: [String] = []
+    public var clusterDomain: String = ""
+    public var maxPods: Int32 = 110
+    public var podPidsLimit: Int64 = -1
+    public var evictionHard: [String: String] = KubeletConfiguration.defaultEvictionHard
+    public var imageGCHighThresholdPercent: Int32 = 85
+    public var imageGCLowThresholdPercent: Int32 = 80
+    public var imageMinimumGCAge: GoDuration = GoDuration(seconds: 120)
+    public var containerLogMaxSize: String = "10Mi"
+    public var containerLogMaxFiles: Int32 = 5
+    public var syncFrequency: GoDuration = GoDuration(seconds: 60)
+    public var fileCheckFrequency: GoDuration = GoDuration(seconds: 20)
+    public var runtimeRequestTimeout: GoDuration = GoDuration(seconds: 120)
+    public var nodeStatusUpdateFrequency: GoDuration = GoDuration(seconds: 10)
+    public var address: String = "0.0.0.0"
+    public var port: Int32 = 10250
+    public var readOnlyPort: Int32 = 0
+    public var healthzPort: Int32 = 10248
+    public var healthzBindAddress: String = "127.0.0.1"
+    public var serializeImagePulls: Bool = true
+    public var maxParallelImagePulls: Int32?
+    public var resolvConf: String = "/etc/resolv.conf"
+    public var hairpinMode: String = "promiscuous-bridge"
+    public var failSwapOn: Bool = true
+    public var enableDebuggingHandlers: Bool = true
+    public var shutdownGracePeriod: GoDuration = GoDuration(seconds: 0)
+
+    public static let defaultEvictionHard = ["memory.available": "100Mi", "nodefs.available": "10%",
+                                             "nodefs.inodesFree": "5%", "imagefs.available": "15%"]
+    public static let apiVersion = "kubelet.config.k8s.io/v1beta1"
+    public static let kind = "KubeletConfiguration"
+    static let evictionSignals: Set<String> = ["memory.available", "nodefs.available", "nodefs.inodesFree",
+                                               "imagefs.available", "imagefs.inodesFree", "pid.available",
+                                               "containerfs.available", "containerfs.inodesFree"]
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case staticPodPath, containerRuntimeEndpoint, cgroupRoot, cgroupDriver, cgroupsPerQOS, clusterDNS,
+             clusterDomain, maxPods, podPidsLimit, evictionHard, imageGCHighThresholdPercent,
+             imageGCLowThresholdPercent, imageMinimumGCAge, containerLogMaxSize, containerLogMaxFiles,
+             syncFrequency, fileCheckFrequency, runtimeRequestTimeout, nodeStatusUpdateFrequency, address, port,
+             readOnlyPort, healthzPort, healthzBindAddress, serializeImagePulls, maxParallelImagePulls, resolvConf,
+             hairpinMode, failSwapOn, enableDebuggingHandlers, shutdownGracePeriod
+    }
+
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func take<T: Decodable>(_ key: CodingKeys, _ target: inout T) throws {
+            if let value = try c.decodeIfPresent(T.self, forKey: key) { target = value }
+        }
+        try take(.staticPodPath, &staticPodPath)
+        try take(.containerRuntimeEndpoint, &containerRuntimeEndpoint)
+        try take(.cgroupRoot, &cgroupRoot)
+        try take(.cgroupDriver, &cgroupDriver)
+        try take(.cgroupsPerQOS, &cgroupsPerQOS)
+        try take(.clusterDNS, &clusterDNS)
+        try take(.clusterDomain, &clusterDomain)
+        try take(.maxPods, &maxPods)
+        try take(.podPidsLimit, &podPidsLimit)
+        try take(.evictionHard, &evictionHard)
+        try take(.imageGCHighThresholdPercent, &imageGCHighThresholdPercent)
+        try take(.imageGCLowThresholdPercent, &imageGCLowThresholdPercent)
+        try take(.imageMinimumGCAge, &imageMinimumGCAge)
+        try take(.containerLogMaxSize, &containerLogMaxSize)
+        try take(.containerLogMaxFiles, &containerLogMaxFiles)
+        try take(.syncFrequency, &syncFrequency)
+        try take(.fileCheckFrequency, &fileCheckFrequency)
+        try take(.runtimeRequestTimeout, &runtimeRequestTimeout)
+        try take(.nodeStatusUpdateFrequency, &nodeStatusUpdateFrequency)
+        try take(.address, &address)
+        try take(.port, &port)
+        try take(.readOnlyPort, &readOnlyPort)
+        try take(.healthzPort, &healthzPort)
+        try take(.healthzBindAddress, &healthzBindAddress)
+        try take(.serializeImagePulls, &serializeImagePulls)
+        maxParallelImagePulls = try c.decodeIfPresent(Int32.self, forKey: .maxParallelImagePulls)
+        try take(.resolvConf, &resolvConf)
+        try take(.hairpinMode, &hairpinMode)
+        try take(.failSwapOn, &failSwapOn)
+        try take(.enableDebuggingHandlers, &enableDebuggingHandlers)
+        try take(.shutdownGracePeriod, &shutdownGracePeriod)
+    }
+
+    /// Parses a config file's YAML/JSON: checks apiVersion/kind, refuses unknown fields, decodes,
+    /// and validates.
+    public static func parse(_ text: String, source: String) throws(ConfigError) -> KubeletConfiguration {
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch {
+            throw ConfigError(field: nil, message: "\(source): invalid YAML: \(error)")
+        }
+        guard let mapping = node?.mapping else {
+            throw ConfigError(field: nil, message: "\(source): expected a KubeletConfiguration object")
+        }
+        let known = Set(CodingKeys.allCases.map(\.rawValue)).union(["apiVersion", "kind"])
+        for (key, _) in mapping {
+            guard let name = key.string else { continue }
+            if !known.contains(name) {
+                throw ConfigError(field: name, message: "unknown field (this node supports: \(known.sorted().joined(separator: ", ")))")
+            }
+        }
+        let apiVersion = mapping["apiVersion"]?.string
+        guard apiVersion == apiVersion_ else {
+            throw ConfigError(field: "apiVersion", message: "must be \"\(apiVersion_)\", got \"\(apiVersion ?? "")\"")
+        }
+        let kind = mapping["kind"]?.string
+        guard kind == kind_ else {
+            throw ConfigError(field: "kind", message: "must be \"\(kind_)\", got \"\(kind ?? "")\"")
+        }
+        let config: KubeletConfiguration
+        do {
+            config = try YAMLDecoder().decode(KubeletConfiguration.self, from: text)
+        } catch let error as DecodingError {
+            let message = ManifestDecoder.describe(error)
+            let field = message.split(separator: ":").first.map(String.init)
+            throw ConfigError(field: field, message: message.split(separator: ":", maxSplits: 1).dropFirst().first
+                .map { $0.trimmingCharacters(in: .whitespaces) } ?? message)
+        } catch {
+            throw ConfigError(field: nil, message: "\(source): \(error)")
+        }
+        try config.validate()
+        return config
+    }
+
+    private static let apiVersion_ = apiVersion
+    private static let kind_ = kind
+
+    /// Upstream-style checks; the first failure names its field.
+    public func validate() throws(ConfigError) {
+        func fail(_ field: String, _ message: String) -> ConfigError { ConfigError(field: field, message: message) }
+        if staticPodPath.isEmpty || !staticPodPath.hasPrefix("/") {
+            throw fail("staticPodPath", "must be an absolute path, got \"\(staticPodPath)\"")
+        }
+        if !containerRuntimeEndpoint.hasPrefix("unix://") && !containerRuntimeEndpoint.hasPrefix("/") {
+            throw fail("containerRuntimeEndpoint", "must be a unix socket (unix:///path), got \"\(containerRuntimeEndpoint)\"")
+        }
+        if !cgroupRoot.hasPrefix("/") { throw fail("cgroupRoot", "must be an absolute cgroup path, got \"\(cgroupRoot)\"") }
+        if cgroupDriver != "cgroupfs" {
+            throw fail("cgroupDriver", "unsupported value \"\(cgroupDriver)\": this node supports \"cgroupfs\"")
+        }
+        for (i, ip) in clusterDNS.enumerated() where !IPAddress.isValid(ip) {
+            throw fail("clusterDNS[\(i)]", "invalid IP address \"\(ip)\"")
+        }
+        if !clusterDomain.isEmpty, let problem = Names.dns1123SubdomainProblem(clusterDomain) {
+            throw fail("clusterDomain", "invalid value \"\(clusterDomain)\": \(problem)")
+        }
+        if maxPods < 1 { throw fail("maxPods", "must be greater than 0, got \(maxPods)") }
+        if podPidsLimit < -1 || podPidsLimit == 0 { throw fail("podPidsLimit", "must be -1 or positive, got \(podPidsLimit)") }
+        for (signal, threshold) in evictionHard.sorted(by: { $0.key < $1.key }) {
+            guard KubeletConfiguration.evictionSignals.contains(signal) else {
+                throw fail("evictionHard[\(signal)]", "unknown eviction signal")
+            }
+            if threshold.hasSuffix("%") {
+                guard let percent = Double(threshold.dropLast()), (0...100).contains(percent) else {
+                    throw fail("evictionHard[\(signal)]", "invalid percentage \"\(threshold)\"")
+                }
+            } else {
+                do { _ = try Quantity(parsing: threshold) } catch {
+                    throw fail("evictionHard[\(signal)]", "invalid quantity \"\(threshold)\": \(error)")
+                }
+            }
+        }
+        if !(0...100).contains(imageGCHighThresholdPercent) {
+            throw fail("imageGCHighThresholdPercent", "must be between 0 and 100, got \(imageGCHighThresholdPercent)")
+        }
+        if !(0...100).contains(imageGCLowThresholdPercent) {
+            throw fail("imageGCLowThresholdPercent", "must be between 0 and 100, got \(imageGCLowThresholdPercent)")
+        }
+        if imageGCLowThresholdPercent >= imageGCHighThresholdPercent {
+            throw fail("imageGCLowThresholdPercent", "must be less than imageGCHighThresholdPercent (\(imageGCLowThresholdPercent) >= \(imageGCHighThresholdPercent))")
+        }
+        do {
+            let size = try Quantity(parsing: containerLogMaxSize)
+            if size.value <= 0 { throw fail("containerLogMaxSize", "must be positive, got \"\(containerLogMaxSize)\"") }
+        } catch let error as ConfigError {
+            throw error
+        } catch {
+            throw fail("containerLogMaxSize", "invalid quantity \"\(containerLogMaxSize)\"")
+        }
+        if containerLogMaxFiles < 2 { throw fail("containerLogMaxFiles", "must be at least 2, got \(containerLogMaxFiles)") }
+        for (name, d) in [("syncFrequency", syncFrequency), ("fileCheckFrequency", fileCheckFrequency),
+                          ("runtimeRequestTimeout", runtimeRequestTimeout),
+                          ("nodeStatusUpdateFrequency", nodeStatusUpdateFrequency)] where d.seconds <= 0 {
+            throw fail(name, "must be greater than 0, got \(d)")
+        }
+        if shutdownGracePeriod.seconds < 0 { throw fail("shutdownGracePeriod", "must not be negative") }
+        for (name, value) in [("port", port), ("readOnlyPort", readOnlyPort), ("healthzPort", healthzPort)]
+        where !(0...65535).contains(value) {
+            throw fail(name, "must be between 0 and 65535, got \(value)")
+        }
+        if port == 0 { throw fail("port", "must be between 1 and 65535, got 0") }
+        if !IPAddress.isValid(address) { throw fail("address", "invalid IP address \"\(address)\"") }
+        if !IPAddress.isValid(healthzBindAddress) {
+            throw fail("healthzBindAddress", "invalid IP address \"\(healthzBindAddress)\"")
+        }
+        if let parallel = maxParallelImagePulls {
+            if parallel < 1 { throw fail("maxParallelImagePulls", "must be positive, got \(parallel)") }
+            if serializeImagePulls && parallel > 1 {
+                throw fail("maxParallelImagePulls", "must be 1 or unset when serializeImagePulls is true")
+            }
+        }
+        if !["promiscuous-bridge", "hairpin-veth", "none"].contains(hairpinMode) {
+            throw fail("hairpinMode", "unsupported value \"\(hairpinMode)\"")
+        }
+    }
+
+    /// The runtime socket path (`unix:///run/x.sock` → `/run/x.sock`).
+    public var runtimeSocketPath: String {
+        containerRuntimeEndpoint.hasPrefix("unix://") ? String(containerRuntimeEndpoint.dropFirst(7)) : containerRuntimeEndpoint
+    }
+}
+
+/// A configuration problem that stops start-up; `field` names the setting.
+public struct ConfigError: Error, Sendable, CustomStringConvertible, Equatable {
+    public let field: String?
+    public let message: String
+    public init(field: String?, message: String) {
+        self.field = field
+        self.message = message
+    }
+    public var description: String { field.map { "\($0): \(message)" } ?? message }
+}

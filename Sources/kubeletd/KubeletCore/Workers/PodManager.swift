@@ -1,0 +1,179 @@
+import CRIProto
+import Foundation
+import Logging
+import Synchronization
+
+/// The node's pods: one `PodWorker` per desired pod, fed by the pod sources; the lifecycle event
+/// generator (CRI event stream + periodic relist) pokes only the worker whose pod changed.
+///
+/// Owns the set of workers. Each worker syncs on its own task, so one slow pod (a stuck image
+/// pull, a runtime call that hangs) never stalls the others or the relist.
+public actor PodManager {
+    let cri: CRIClient
+    let builder: CRIConfigBuilder
+    let backoffs: BackoffStore
+    public let metrics: KubeletMetrics
+    let logger: Logger
+    let maxPods: Int
+    let relistInterval: Double
+    private var workers: [String: PodWorker] = [:]   // uid → worker
+    private var wakeups: [String: AsyncStream<Void>.Continuation] = [:]
+    private var tasks: [String: Task<Void, Never>] = [:]
+    /// Pods refused at admission (maxPods), with the reason, for /pods.
+    private var rejected: [String: (Pod, String)] = [:]
+    private var terminating: [String: Task<Void, Never>] = [:]
+
+    public init(cri: CRIClient, builder: CRIConfigBuilder, backoffs: BackoffStore, metrics: KubeletMetrics,
+                maxPods: Int, relistInterval: Double = 1, logger: Logger) {
+        self.cri = cri
+        self.builder = builder
+        self.backoffs = backoffs
+        self.metrics = metrics
+        self.maxPods = maxPods
+        self.relistInterval = relistInterval
+        self.logger = logger
+    }
+
+    public func handle(_ events: [PodSourceEvent]) async {
+        for event in events {
+            switch event {
+            case .added(let pod): add(pod)
+            case .replaced(let old, let new):
+                await remove(old)
+                add(new)
+            case .removed(let pod): await remove(pod)
+            case .invalid: metrics.badManifest()
+            }
+        }
+    }
+
+    func add(_ pod: Pod) {
+        let uid = pod.metadata.uid ?? ""
+        guard workers[uid] == nil else { return }
+        if workers.count >= maxPods {
+            rejected[uid] = (pod, "OutOfpods: node has reached maxPods (\(maxPods))")
+            logger.warning("pod rejected", metadata: ["pod": "\(pod.fullName)", "reason": "maxPods"])
+            return
+        }
+        let worker = PodWorker(pod: pod, cri: cri, builder: builder, backoffs: backoffs, metrics: metrics, logger: logger)
+        workers[uid] = worker
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        wakeups[uid] = continuation
+        continuation.yield()
+        tasks[uid] = Task {
+            for await _ in stream {
+                await worker.sync()
+            }
+        }
+        logger.info("pod added", metadata: ["pod": "\(pod.fullName)", "uid": "\(uid)"])
+    }
+
+    func remove(_ pod: Pod) async {
+        let uid = pod.metadata.uid ?? ""
+        rejected[uid] = nil
+        guard let worker = workers.removeValue(forKey: uid) else { return }
+        wakeups.removeValue(forKey: uid)?.finish()
+        let task = tasks.removeValue(forKey: uid)
+        // Terminate concurrently: one pod's grace period never delays another pod's change.
+        terminating[uid] = Task {
+            await task?.value
+            await worker.terminate()
+            self.finishedTerminating(uid)
+        }
+    }
+
+    func finishedTerminating(_ uid: String) { terminating[uid] = nil }
+
+    /// Pods still being stopped (for /pods: they show until gone).
+    public var terminatingCount: Int { terminating.count }
+
+    /// Wakes one pod's worker (coalesced: many events while it syncs cause one more sync).
+    public func poke(uid: String) { wakeups[uid]?.yield() }
+
+    public func pokeAll() { for c in wakeups.values { c.yield() } }
+
+    /// Pods with status, for /pods and the CLI.
+    public func pods() async -> [Pod] {
+        var out: [Pod] = []
+        for worker in workers.values { out.append(await worker.snapshot()) }
+        for (pod, reason) in rejected.values {
+            var p = pod
+            var status = PodStatus(phase: .failed)
+            status.reason = "OutOfpods"
+            status.message = reason
+            p.status = status
+            out.append(p)
+        }
+        return out.sorted { $0.fullName < $1.fullName }
+    }
+
+    public func worker(namespace: String, name: String) async -> PodWorker? {
+        for worker in workers.values {
+            let pod = await worker.pod
+            if pod.metadata.namespace == namespace && pod.metadata.name == name { return worker }
+        }
+        return nil
+    }
+
+    /// Pods that sandboxes in the runtime belong to but no source wants any more (left over by a
+    /// previous run whose manifest was removed while the kubelet was down): stop and remove them.
+    public func removeOrphans() async {
+        guard let sandboxes = try? await cri.listSandboxes(labels: [KubeLabels.managedBy: "true"]) else { return }
+        for sandbox in sandboxes {
+            let uid = sandbox.metadata.uid
+            guard workers[uid] == nil, rejected[uid] == nil else { continue }
+            logger.info("removing orphaned pod", metadata: ["uid": "\(uid)", "pod": "\(sandbox.metadata.name)"])
+            for c in (try? await cri.listContainers(labels: [KubeLabels.podUID: uid])) ?? [] {
+                try? await cri.stopContainer(c.id, timeout: 2)
+                try? await cri.removeContainer(c.id)
+            }
+            try? await cri.stopSandbox(sandbox.id)
+            try? await cri.removeSandbox(sandbox.id)
+            backoffs.removePod(uid)
+        }
+    }
+
+    /// The lifecycle event generator: CRI container events poke their pod's worker at once; a
+    /// relist every `relistInterval` pokes all (consistency check, never blocking a worker).
+    public nonisolated func runEventGenerator() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in
+                while !Task.isCancelled {
+                    do {
+                        try await cri.containerEvents { [self] event in
+                            metrics.criEvent()
+                            let uid = event.podSandboxStatus.metadata.uid
+                            if !uid.isEmpty { await poke(uid: uid) } else { await pokeAll() }
+                        }
+                    } catch {
+                        logger.debug("CRI event stream ended", metadata: ["error": "\(error)"])
+                    }
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+            group.addTask { [self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(relistInterval))
+                    let started = Date()
+                    await pokeAll()
+                    metrics.relist(seconds: Date().timeIntervalSince(started))
+                }
+            }
+        }
+    }
+
+    public func counts() async -> (pods: Int, containers: Int) {
+        var pods = 0, containers = 0
+        for worker in workers.values {
+            if await worker.sandboxID != nil { pods += 1 }
+            containers += await worker.observedContainers().filter { $0.state == .containerRunning }.count
+        }
+        return (pods, containers)
+    }
+
+    /// Stops watching (workers keep their containers running: a restart adopts them).
+    public func shutdown() {
+        for c in wakeups.values { c.finish() }
+        for t in tasks.values { t.cancel() }
+    }
+}

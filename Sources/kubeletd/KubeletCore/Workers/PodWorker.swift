@@ -1,0 +1,420 @@
+import CRIProto
+import Foundation
+import Logging
+import SystemCore
+
+/// Where a pod is in its life, as one value (not a bag of flags). Owned by its `PodWorker`.
+public enum PodLifecycle: Sendable, Hashable {
+    /// Waiting for a sandbox (first start or after the sandbox died).
+    case creatingSandbox
+    /// Running init container `index` (regular init containers run one at a time, in order).
+    case initializing(index: Int)
+    /// Sidecars and app containers started; the worker keeps them per restartPolicy.
+    case running
+    /// Every app container finished and none will restart.
+    case completed(succeeded: Bool)
+    /// Stopping: preStop hooks, stop signal, SIGKILL at the grace period's end.
+    case terminating
+    /// Stopped and removed from the runtime.
+    case terminated
+}
+
+/// What the worker last observed for one container (from CRI).
+public struct ObservedContainer: Sendable {
+    public var id: String
+    public var name: String
+    public var attempt: UInt32
+    public var state: Runtime_V1_ContainerState
+    public var createdAt: Int64
+    public var startedAt: Int64
+    public var finishedAt: Int64
+    public var exitCode: Int32
+    public var reason: String
+    public var message: String
+    public var image: String
+    public var imageRef: String
+    public var logPath: String
+}
+
+/// Failures that wait before retrying (shown as container waiting reasons).
+public struct WaitingReason: Sendable, Hashable {
+    public var reason: String
+    public var message: String
+}
+
+/// Runs one pod against CRI: an explicit state machine advanced by `sync()`, called on every
+/// event for the pod and on the periodic relist. One actor per pod, so a slow pod never holds
+/// up another.
+public actor PodWorker {
+    public private(set) var pod: Pod
+    public private(set) var lifecycle: PodLifecycle = .creatingSandbox
+    public private(set) var sandboxID: String?
+    public private(set) var sandboxIP: String?
+    public private(set) var containers: [String: ObservedContainer] = [:]
+    public private(set) var waiting: [String: WaitingReason] = [:]
+    public private(set) var startTime: Date?
+    public private(set) var readyAt: Date?
+    public private(set) var runningAt: Date?
+    let firstSeen: Date
+    let cri: CRIClient
+    let builder: CRIConfigBuilder
+    let backoffs: BackoffStore
+    let logger: Logger
+    let metrics: KubeletMetrics
+    private var removed = false
+    /// Transition times of pod conditions.
+    var conditionTimes: [String: (Bool, Date)] = [:]
+
+    public init(pod: Pod, cri: CRIClient, builder: CRIConfigBuilder, backoffs: BackoffStore, metrics: KubeletMetrics,
+                logger: Logger, firstSeen: Date = Date()) {
+        self.pod = pod
+        self.cri = cri
+        self.builder = builder
+        self.backoffs = backoffs
+        self.metrics = metrics
+        self.firstSeen = firstSeen
+        var logger = logger
+        logger[metadataKey: "pod"] = "\(pod.fullName)"
+        self.logger = logger
+    }
+
+    var uid: String { pod.metadata.uid ?? "" }
+
+    /// One reconcile pass: observe CRI, then take the next step of the lifecycle.
+    public func sync() async {
+        if removed { return }
+        do {
+            try await observe()
+            try await advance()
+        } catch {
+            logger.warning("pod sync failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Reads the pod's sandbox and containers from the runtime (this is also how a restarted
+    /// kubelet adopts running pods: the runtime is the source of truth).
+    func observe() async throws {
+        let sandboxes = try await cri.listSandboxes(labels: [KubeLabels.podUID: uid])
+        let ready = sandboxes.filter { $0.state == .sandboxReady }.max { $0.createdAt < $1.createdAt }
+        sandboxID = ready?.id
+        if let id = sandboxID, sandboxIP == nil {
+            let status = try? await cri.sandboxStatus(id)
+            sandboxIP = status?.network.ip
+        }
+        var latest: [String: ObservedContainer] = [:]
+        for c in try await cri.listContainers(labels: [KubeLabels.podUID: uid]) where c.podSandboxID == sandboxID {
+            let name = c.metadata.name
+            if let have = latest[name], have.attempt > c.metadata.attempt { continue }
+            let status = try await cri.containerStatus(c.id)
+            latest[name] = ObservedContainer(
+                id: c.id, name: name, attempt: c.metadata.attempt, state: status.state, createdAt: status.createdAt,
+                startedAt: status.startedAt, finishedAt: status.finishedAt, exitCode: status.exitCode,
+                reason: status.reason, message: status.message, image: status.image.image, imageRef: status.imageRef,
+                logPath: status.logPath)
+        }
+        containers = latest
+    }
+
+    func advance() async throws {
+        switch lifecycle {
+        case .terminating, .terminated, .completed: return
+        default: break
+        }
+        guard let sandbox = sandboxID else {
+            try await createSandbox()
+            return
+        }
+        if startTime == nil { startTime = Date() }
+        // Init containers, in order; sidecars are started and left running.
+        let inits = pod.spec.initContainers ?? []
+        for (index, container) in inits.enumerated() {
+            let observed = containers[container.name]
+            if container.isSidecar {
+                if observed?.state != .containerRunning {
+                    if observed == nil || mayRestart(container, observed) {
+                        lifecycle = .initializing(index: index)
+                        try await start(container, sandbox: sandbox, previous: observed)
+                        return
+                    }
+                }
+                continue
+            }
+            switch observed?.state {
+            case .containerExited? where observed?.exitCode == 0:
+                continue
+            case .containerRunning?, .containerCreated?:
+                lifecycle = .initializing(index: index)
+                return
+            case .containerExited?:
+                lifecycle = .initializing(index: index)
+                if pod.spec.restartPolicy == RestartPolicy.never.rawValue {
+                    lifecycle = .completed(succeeded: false)
+                    try await stopAll(reason: "init container failed")
+                    return
+                }
+                if mayRestart(container, observed) { try await start(container, sandbox: sandbox, previous: observed) }
+                return
+            default:
+                lifecycle = .initializing(index: index)
+                try await start(container, sandbox: sandbox, previous: nil)
+                return
+            }
+        }
+        // App containers.
+        var anyActive = false
+        var allSucceeded = true
+        for container in pod.spec.containers {
+            let observed = containers[container.name]
+            switch observed?.state {
+            case .containerRunning?, .containerCreated?:
+                anyActive = true
+            case .containerExited?:
+                if shouldRestart(observed) {
+                    anyActive = true
+                    if mayRestart(container, observed) { try await start(container, sandbox: sandbox, previous: observed) }
+                } else if observed?.exitCode != 0 {
+                    allSucceeded = false
+                }
+            default:
+                anyActive = true
+                try await start(container, sandbox: sandbox, previous: nil)
+            }
+        }
+        if anyActive {
+            lifecycle = .running
+            if runningAt == nil, pod.spec.containers.allSatisfy({ containers[$0.name]?.state == .containerRunning }) {
+                runningAt = Date()
+                metrics.observeStart(seconds: runningAt!.timeIntervalSince(firstSeen))
+            }
+        } else if case .completed = lifecycle {
+        } else {
+            lifecycle = .completed(succeeded: allSucceeded)
+            // The pod is done: sidecars stop after the app containers.
+            for sidecar in pod.spec.sidecars.reversed() {
+                if let c = containers[sidecar.name], c.state == .containerRunning {
+                    try? await cri.stopContainer(c.id, timeout: pod.spec.terminationGracePeriodSeconds ?? 30)
+                }
+            }
+        }
+    }
+
+    func shouldRestart(_ observed: ObservedContainer?) -> Bool {
+        guard let observed else { return true }
+        switch pod.spec.restartPolicy ?? "Always" {
+        case RestartPolicy.always.rawValue: return true
+        case RestartPolicy.onFailure.rawValue: return observed.exitCode != 0
+        default: return false
+        }
+    }
+
+    func backoffKey(_ container: Container) -> String { "\(uid)/\(container.name)" }
+
+    /// True when the container's back-off window (from its last exit) is over; otherwise records
+    /// CrashLoopBackOff as its waiting reason.
+    func mayRestart(_ container: Container, _ observed: ObservedContainer?) -> Bool {
+        guard let observed, observed.state == .containerExited else { return true }
+        let finished = Double(observed.finishedAt) / 1e9
+        let key = backoffKey(container)
+        let now = Date().timeIntervalSince1970
+        if backoffs.isInBackoff(key, since: finished, now: now) {
+            let delay = Int(backoffs.delay(key))
+            waiting[container.name] = WaitingReason(
+                reason: "CrashLoopBackOff",
+                message: "back-off \(delay)s restarting failed container=\(container.name) pod=\(pod.metadata.name ?? "")_\(pod.metadata.namespace ?? "")(\(uid))")
+            return false
+        }
+        return true
+    }
+
+    func ensureImage(_ container: Container, sandboxConfig: Runtime_V1_PodSandboxConfig) async throws -> Bool {
+        let image = container.image ?? ""
+        let policy = container.imagePullPolicy ?? PodDefaults.defaultPullPolicy(for: image)
+        let present = try await cri.imageRef(image) != nil
+        if policy == "Never" {
+            if !present {
+                waiting[container.name] = WaitingReason(
+                    reason: "ErrImageNeverPull",
+                    message: "Container image \"\(image)\" is not present with pull policy of Never")
+            }
+            return present
+        }
+        if present && policy == "IfNotPresent" { return true }
+        let key = "image:\(image)"
+        let now = Date().timeIntervalSince1970
+        if let last = backoffs.lastUpdate(key), backoffs.isInBackoff(key, since: last, now: now) {
+            waiting[container.name] = WaitingReason(reason: "ImagePullBackOff", message: "Back-off pulling image \"\(image)\"")
+            return false
+        }
+        do {
+            _ = try await cri.pullImage(image, sandboxConfig: sandboxConfig)
+            backoffs.reset(key)
+            return true
+        } catch {
+            backoffs.next(key, now: now)
+            waiting[container.name] = WaitingReason(reason: "ErrImagePull", message: "\(error)")
+            logger.warning("image pull failed", metadata: ["image": "\(image)", "error": "\(error)"])
+            return false
+        }
+    }
+
+    func createSandbox() async throws {
+        lifecycle = .creatingSandbox
+        let attempt = UInt32(try await cri.listSandboxes(labels: [KubeLabels.podUID: uid]).count)
+        let resolv = try? FileSystem.readString(builder.hostResolvConf)
+        let config = builder.sandboxConfig(pod, attempt: attempt, hostResolvConf: resolv)
+        try FileSystem.createDirectories(config.logDirectory)
+        for volume in pod.spec.volumes ?? [] where volume.emptyDir != nil {
+            if let dir = builder.volumeDirectory(pod, volume) { try FileSystem.createDirectories(dir) }
+        }
+        for volume in pod.spec.volumes ?? [] {
+            if let host = volume.hostPath, host.type == "DirectoryOrCreate" { try FileSystem.createDirectories(host.path) }
+        }
+        do {
+            sandboxID = try await cri.runSandbox(config)
+            logger.info("sandbox started", metadata: ["sandbox": "\(sandboxID ?? "")"])
+        } catch {
+            waiting["*"] = WaitingReason(reason: "FailedCreatePodSandBox", message: "\(error)")
+            throw error
+        }
+        waiting["*"] = nil
+        sandboxIP = nil
+        // A new sandbox means every container starts over (init containers rerun).
+        containers = [:]
+        try await advance()
+    }
+
+    func environment(_ container: Container) -> [(String, String)] {
+        EnvExpansion.environment(container.env ?? []) { source in
+            if let ref = source.fieldRef { return fieldValue(ref.fieldPath) }
+            if let ref = source.resourceFieldRef { return resourceValue(ref, container) }
+            return ""
+        }
+    }
+
+    func fieldValue(_ path: String) -> String {
+        switch path {
+        case "metadata.name": return pod.metadata.name ?? ""
+        case "metadata.namespace": return pod.metadata.namespace ?? ""
+        case "metadata.uid": return uid
+        case "spec.nodeName": return pod.spec.nodeName ?? ""
+        case "spec.serviceAccountName": return pod.spec.serviceAccountName ?? ""
+        case "status.hostIP", "status.hostIPs": return builder.nodeIP ?? ""
+        case "status.podIP", "status.podIPs": return sandboxIP ?? ""
+        default:
+            if path.hasPrefix("metadata.labels['"), path.hasSuffix("']") {
+                return pod.metadata.labels?[String(path.dropFirst(17).dropLast(2))] ?? ""
+            }
+            if path.hasPrefix("metadata.annotations['"), path.hasSuffix("']") {
+                return pod.metadata.annotations?[String(path.dropFirst(22).dropLast(2))] ?? ""
+            }
+            if path == "metadata.labels" {
+                return (pod.metadata.labels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\"\($0.value)\"" }.joined(separator: "\n")
+            }
+            if path == "metadata.annotations" {
+                return (pod.metadata.annotations ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\"\($0.value)\"" }.joined(separator: "\n")
+            }
+            return ""
+        }
+    }
+
+    func resourceValue(_ ref: ResourceFieldSelector, _ container: Container) -> String {
+        let target = ref.containerName.flatMap { name in
+            (pod.spec.containers + (pod.spec.initContainers ?? [])).first { $0.name == name }
+        } ?? container
+        let parts = ref.resource.split(separator: ".", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return "" }
+        let values = parts[0] == "limits" ? target.resources?.limits : target.resources?.requests
+        guard let q = values?[parts[1]] else { return "0" }
+        let divisor = ref.divisor?.amount ?? 1
+        var result = q.amount / divisor
+        var rounded = Decimal()
+        NSDecimalRound(&rounded, &result, 0, .up)
+        return "\(rounded)"
+    }
+
+    func start(_ container: Container, sandbox: String, previous: ObservedContainer?) async throws {
+        let resolv = try? FileSystem.readString(builder.hostResolvConf)
+        let sandboxConfig = builder.sandboxConfig(pod, attempt: 0, hostResolvConf: resolv)
+        guard try await ensureImage(container, sandboxConfig: sandboxConfig) else { return }
+        let attempt = previous.map { $0.attempt + 1 } ?? 0
+        if previous != nil {
+            backoffs.next(backoffKey(container), now: Date().timeIntervalSince1970)
+        }
+        let config = builder.containerConfig(pod, container, attempt: attempt, environment: environment(container))
+        let id: String
+        do {
+            id = try await cri.createContainer(sandboxID: sandbox, config: config, sandboxConfig: sandboxConfig)
+        } catch {
+            waiting[container.name] = WaitingReason(reason: "CreateContainerError", message: "\(error)")
+            throw error
+        }
+        do {
+            try await cri.startContainer(id)
+        } catch {
+            waiting[container.name] = WaitingReason(reason: "RunContainerError", message: "\(error)")
+            throw error
+        }
+        waiting[container.name] = nil
+        if let previous { try? await cri.removeContainer(previous.id) }
+        logger.info("container started", metadata: ["container": "\(container.name)", "attempt": "\(attempt)"])
+        containers[container.name] = ObservedContainer(
+            id: id, name: container.name, attempt: attempt, state: .containerRunning, createdAt: 0,
+            startedAt: Int64(Date().timeIntervalSince1970 * 1e9), finishedAt: 0, exitCode: 0, reason: "", message: "",
+            image: container.image ?? "", imageRef: "", logPath: "")
+        if let hook = container.lifecycle?.postStart, let exec = hook.exec {
+            _ = try? await cri.execSync(id, command: exec.command ?? [], timeout: pod.spec.terminationGracePeriodSeconds ?? 30)
+        }
+    }
+
+    /// Stops every container (preStop first, then CRI StopContainer with the remaining grace),
+    /// sidecars after app containers.
+    func stopAll(reason: String) async throws {
+        let grace = pod.spec.terminationGracePeriodSeconds ?? 30
+        let deadline = Date().addingTimeInterval(Double(grace))
+        let order = pod.spec.containers + (pod.spec.initContainers ?? []).filter { !$0.isSidecar } + pod.spec.sidecars.reversed()
+        await withTaskGroup(of: Void.self) { group in
+            for container in pod.spec.containers {
+                guard let c = containers[container.name], c.state == .containerRunning else { continue }
+                let cri = self.cri
+                group.addTask {
+                    if let preStop = container.lifecycle?.preStop {
+                        if let exec = preStop.exec {
+                            _ = try? await cri.execSync(c.id, command: exec.command ?? [], timeout: grace)
+                        } else if let sleep = preStop.sleep {
+                            try? await Task.sleep(for: .seconds(min(Double(sleep.seconds), max(0, deadline.timeIntervalSinceNow))))
+                        }
+                    }
+                    let remaining = max(Int64(deadline.timeIntervalSinceNow.rounded(.up)), 1)
+                    try? await cri.stopContainer(c.id, timeout: remaining)
+                }
+            }
+        }
+        for container in order where !pod.spec.containers.contains(where: { $0.name == container.name }) {
+            guard let c = containers[container.name], c.state == .containerRunning else { continue }
+            let remaining = max(Int64(deadline.timeIntervalSinceNow.rounded(.up)), 1)
+            try? await cri.stopContainer(c.id, timeout: remaining)
+        }
+        logger.info("pod containers stopped", metadata: ["reason": "\(reason)"])
+    }
+
+    /// Stops and removes the pod from the runtime (manifest removed or replaced).
+    public func terminate() async {
+        lifecycle = .terminating
+        removed = true
+        do {
+            try await observe()
+            try await stopAll(reason: "pod removed")
+            for sandbox in try await cri.listSandboxes(labels: [KubeLabels.podUID: uid]) {
+                try? await cri.stopSandbox(sandbox.id)
+                for c in try await cri.listContainers(labels: [KubeLabels.podUID: uid]) { try? await cri.removeContainer(c.id) }
+                try? await cri.removeSandbox(sandbox.id)
+            }
+        } catch {
+            logger.warning("pod termination incomplete", metadata: ["error": "\(error)"])
+        }
+        try? FileSystem.removeTree(builder.podDirectory(pod))
+        backoffs.removePod(uid)
+        lifecycle = .terminated
+        logger.info("pod terminated")
+    }
+}
