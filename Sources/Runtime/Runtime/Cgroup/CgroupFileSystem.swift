@@ -56,10 +56,7 @@ public struct HostCgroupFileSystem: CgroupFileSystem {
     }
 
     public func subdirectories(_ path: String) throws(SystemCallError) -> [String] {
-        try FileSystem.listDirectory(path).filter { name in
-            var st = stat()
-            return lstat(path + "/" + name, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
-        }
+        try FileSystem.listSubdirectories(path)
     }
 
     public func signal(_ pid: Int32, _ signal: Int32) throws(SystemCallError) {

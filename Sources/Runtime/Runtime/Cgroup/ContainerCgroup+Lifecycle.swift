@@ -99,6 +99,14 @@ extension ContainerCgroup {
     }
 
     private func removeTree(_ dir: String, attempts: Int, intervalMilliseconds: Int) throws(SystemCallError) {
+        // The common case, a leaf cgroup: one rmdir (its interface files do not count).
+        do {
+            try fileSystem.removeDirectory(dir)
+            return
+        } catch {
+            if error.errno == .noSuchFileOrDirectory { return }
+            guard error.errno == .directoryNotEmpty || error.errno == .resourceBusy else { throw error }
+        }
         let children: [String]
         do {
             children = try fileSystem.subdirectories(dir)
