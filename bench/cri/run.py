@@ -103,6 +103,15 @@ def main():
         c = crilib.Client(ctr_sock)
         c.img.PullImage(c.pb.PullImageRequest(image=c.pb.ImageSpec(image=PAUSE)), timeout=300)
         c.close()
+        # The runtime and CNI plugin may come from a release build (RUNTIME_BIN_DIR).
+        fast = os.environ.get("RUNTIME_BIN_DIR")
+        if fast:
+            env.config["runtime_path"] = str(Path(fast) / "swiftlet-runc")
+            for name in ("bridge", "host-local"):
+                link = env.tmp / "cni-bin" / name
+                link.unlink()
+                os.symlink(Path(fast) / "swiftlet-cni", link)
+        print(f"binaries: swiftlet-cri from {env.bins}, runtime/CNI from {fast or env.bins}", file=sys.stderr)
         env.config["log_level"] = "warning"
         env.config_path.write_text(json.dumps(env.config))
         env.start_daemon()
