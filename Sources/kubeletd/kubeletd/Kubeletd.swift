@@ -4,6 +4,7 @@ import KubeletCore
 import Logging
 
 /// kubeletd: runs the static pods of this node over a CRI runtime.
+@main
 struct Kubeletd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kubeletd",
@@ -97,4 +98,4 @@ struct Kubeletd: AsyncParsableCommand {
     }
 }
 
-Kubeletd.main()
+

@@ -1,0 +1,312 @@
+"""Test harness for kubeletd: a throwaway network namespace running a CRI runtime (containerd
+with runc, or swiftlet-cri) with all state in a temp dir, images imported locally (no registry
+access), and kubeletd over that runtime's socket. `cleanup()` removes everything it made."""
+import gzip
+import hashlib
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tarfile
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PAUSE_IMAGE = "registry.k8s.io/pause:3.9"
+BUSYBOX_IMAGE = "docker.io/library/busybox:1"
+
+
+def bin_dir() -> Path:
+    env = os.environ.get("SWIFTLET_BIN_DIR")
+    if env:
+        return Path(env)
+    out = subprocess.run(["swift", "build", "--show-bin-path"], cwd=REPO, capture_output=True, text=True, check=True)
+    return Path(out.stdout.strip())
+
+
+def _tar_layer(entries) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path, kind, data, mode in entries:
+            info = tarfile.TarInfo(path)
+            info.mtime = 0
+            info.mode = mode
+            if kind == "dir":
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            elif kind == "link":
+                info.type = tarfile.SYMTYPE
+                info.linkname = data
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def busybox_oci_archive(dest: Path, ref_name: str, entrypoint=None, cmd=("sh",)) -> Path:
+    """An OCI image archive (tar of an OCI layout) with busybox-static and its applets."""
+    busybox = Path("/bin/busybox").read_bytes()
+    applets = subprocess.run(["/bin/busybox", "--list"], capture_output=True, text=True, check=True).stdout.split()
+    entries = [("bin", "dir", None, 0o755), ("etc", "dir", None, 0o755), ("tmp", "dir", None, 0o1777),
+               ("root", "dir", None, 0o700), ("bin/busybox", "file", busybox, 0o755)]
+    entries += [(f"bin/{a}", "link", "busybox", 0) for a in applets if a != "busybox"]
+    entries.append(("etc/passwd", "file", b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n", 0o644))
+    entries.append(("etc/group", "file", b"root:x:0:\nnogroup:x:65534:\n", 0o644))
+    layer = _tar_layer(entries)
+    layer_gz = gzip.compress(layer, mtime=0)
+    blobs = {}
+
+    def put(data):
+        digest = hashlib.sha256(data).hexdigest()
+        blobs[digest] = data
+        return f"sha256:{digest}", len(data)
+
+    layer_digest, layer_size = put(layer_gz)
+    config = {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], "WorkingDir": "/"}
+    if entrypoint:
+        config["Entrypoint"] = list(entrypoint)
+    if cmd:
+        config["Cmd"] = list(cmd)
+    cfg = {"architecture": "amd64", "os": "linux", "config": config,
+           "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]}}
+    cfg_digest, cfg_size = put(json.dumps(cfg).encode())
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cfg_digest, "size": cfg_size},
+                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest,
+                            "size": layer_size}]}
+    man_digest, man_size = put(json.dumps(manifest).encode())
+    index = {"schemaVersion": 2, "manifests": [
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": man_digest, "size": man_size,
+         "annotations": {"org.opencontainers.image.ref.name": ref_name, "io.containerd.image.name": ref_name}}]}
+    files = [("oci-layout", b'{"imageLayoutVersion": "1.0.0"}'), ("index.json", json.dumps(index).encode())]
+    files += [(f"blobs/sha256/{d}", b) for d, b in blobs.items()]
+    with tarfile.open(dest, "w") as tar:
+        for name, data in files:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return dest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Node:
+    """A network namespace with containerd (runc, CNI bridge) and kubeletd in it."""
+
+    def __init__(self, runtime="containerd"):
+        self.runtime = runtime
+        self.tag = uuid.uuid4().hex[:8]
+        self.ns = f"kl-{self.tag}"
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"kubelet-{self.tag}-"))
+        self.manifests = self.tmp / "manifests"
+        self.manifests.mkdir()
+        self.root_dir = self.tmp / "kubelet"
+        self.socket = self.tmp / "containerd.sock"
+        self.cgroup_root = f"/swiftlet-kl-{self.tag}"
+        self.node_name = f"node-{self.tag}"
+        self.port = free_port()
+        self.procs = {}
+        self.logs = {}
+        subprocess.run(["ip", "netns", "add", self.ns], check=True)
+        self.netns_exec(["ip", "link", "set", "lo", "up"])
+
+    # ---------------------------------------------------------- processes
+    def enter(self, argv):
+        # nsenter joins only the network namespace: `ip netns exec` would also remount /sys,
+        # hiding the cgroup hierarchies runc needs.
+        return ["nsenter", f"--net=/run/netns/{self.ns}", "--"] + argv
+
+    def netns_exec(self, argv, **kw):
+        return subprocess.run(self.enter(argv), check=True, capture_output=True, text=True, **kw)
+
+    def spawn(self, name, argv):
+        log = open(self.tmp / f"{name}.log", "ab")
+        self.logs[name] = self.tmp / f"{name}.log"
+        proc = subprocess.Popen(self.enter(argv), stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        self.procs[name] = proc
+        return proc
+
+    def log(self, name) -> str:
+        return self.logs[name].read_text(errors="replace") if name in self.logs else ""
+
+    def stop(self, name, sig=signal.SIGTERM, timeout=20):
+        proc = self.procs.pop(name, None)
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    # ---------------------------------------------------------- containerd
+    def start_containerd(self):
+        cni = self.tmp / "cni"
+        cni.mkdir()
+        (cni / "10-bridge.conflist").write_text(json.dumps({
+            "cniVersion": "1.0.0", "name": "kl",
+            "plugins": [{"type": "bridge", "bridge": "klbr0", "isGateway": True, "ipMasq": False,
+                         "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.77.0.0/16"}]],
+                                  "dataDir": str(self.tmp / "ipam")}},
+                        {"type": "loopback"}]}))
+        config = f"""version = 2
+root = "{self.tmp}/containerd-root"
+state = "{self.tmp}/containerd-state"
+disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
+[grpc]
+  address = "{self.socket}"
+[ttrpc]
+  address = "{self.tmp}/containerd.sock.ttrpc"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "{PAUSE_IMAGE}"
+  restrict_oom_score_adj = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  enable_selinux = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "{cni}"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+"""
+        (self.tmp / "containerd.toml").write_text(config)
+        self.spawn("containerd", ["containerd", "--config", str(self.tmp / "containerd.toml")])
+        deadline = time.time() + 30
+        while not self.socket.exists():
+            if time.time() > deadline or self.procs["containerd"].poll() is not None:
+                raise RuntimeError("containerd did not start:\n" + self.log("containerd")[-3000:])
+            time.sleep(0.1)
+        for ref, entry in [(PAUSE_IMAGE, ["/bin/sleep", "infinity"]), (BUSYBOX_IMAGE, None)]:
+            archive = busybox_oci_archive(self.tmp / f"{hashlib.md5(ref.encode()).hexdigest()}.tar", ref,
+                                          entrypoint=entry, cmd=None if entry else ("sh",))
+            self.ctr(["images", "import", "--no-unpack", str(archive)])
+        return self
+
+    def ctr(self, args):
+        return subprocess.run(["ctr", "-a", str(self.socket), "-n", "k8s.io"] + args, check=True,
+                              capture_output=True, text=True)
+
+    # ---------------------------------------------------------- kubeletd
+    def write_config(self, **extra) -> Path:
+        config = {"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
+                  "staticPodPath": str(self.manifests), "containerRuntimeEndpoint": f"unix://{self.socket}",
+                  "cgroupRoot": self.cgroup_root, "readOnlyPort": self.port, "address": "127.0.0.1",
+                  "healthzPort": 0, "fileCheckFrequency": "2s"}
+        config.update(extra)
+        path = self.tmp / "kubelet-config.yaml"
+        path.write_text(json.dumps(config))
+        return path
+
+    def start_kubelet(self, **extra):
+        config = self.write_config(**extra)
+        self.spawn("kubeletd", [str(bin_dir() / "kubeletd"), "--config", str(config), "--root-dir", str(self.root_dir),
+                                "--hostname-override", self.node_name])
+        deadline = time.time() + 30
+        while True:
+            try:
+                if self.get("/healthz") == "ok":
+                    return self
+            except (OSError, subprocess.CalledProcessError):
+                pass
+            if time.time() > deadline or self.procs["kubeletd"].poll() is not None:
+                raise RuntimeError("kubeletd did not start:\n" + self.log("kubeletd")[-3000:])
+            time.sleep(0.1)
+
+    def get(self, path) -> str:
+        # The API listens on 127.0.0.1 inside the namespace: ask from there.
+        out = self.netns_exec(["curl", "-sSf", "--max-time", "10", f"http://127.0.0.1:{self.port}{path}"])
+        return out.stdout
+
+    def pods(self) -> dict:
+        return {p["metadata"]["name"]: p for p in json.loads(self.get("/pods"))["items"]}
+
+    def wait_for(self, predicate, timeout=60, what="condition"):
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            try:
+                last = predicate()
+                if last:
+                    return last
+            except (OSError, subprocess.CalledProcessError, KeyError, json.JSONDecodeError) as e:
+                last = e
+            time.sleep(0.3)
+        raise AssertionError(f"timed out waiting for {what}; last={last}\nkubeletd log:\n{self.log('kubeletd')[-4000:]}")
+
+    def write_manifest(self, name, text):
+        path = self.manifests / name
+        tmp = self.manifests / f".{name}.tmp"
+        tmp.write_text(text)
+        tmp.rename(path)
+        return path
+
+    # ---------------------------------------------------------- cleanup
+    def crictl_like_cleanup(self):
+        """Stops and removes every sandbox left in the runtime (through ctr's CRI-less view)."""
+        try:
+            out = self.ctr(["containers", "list", "-q"]).stdout.split()
+            for cid in out:
+                subprocess.run(["ctr", "-a", str(self.socket), "-n", "k8s.io", "tasks", "kill", "-s", "SIGKILL", cid],
+                               capture_output=True)
+            time.sleep(0.5)
+            for cid in out:
+                subprocess.run(["ctr", "-a", str(self.socket), "-n", "k8s.io", "tasks", "delete", "-f", cid], capture_output=True)
+                subprocess.run(["ctr", "-a", str(self.socket), "-n", "k8s.io", "containers", "delete", cid], capture_output=True)
+        except (subprocess.CalledProcessError, FileNotFoundError):
+            pass
+
+    def cleanup(self):
+        self.stop("kubeletd")
+        if "containerd" in self.procs:
+            self.crictl_like_cleanup()
+            self.stop("containerd")
+        # Stray shims (containerd-shim-runc-v2) started for this root.
+        out = subprocess.run(["pgrep", "-f", f"{self.tmp}"], capture_output=True, text=True).stdout.split()
+        for pid in out:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+        # Mounts under the temp dir, deepest first.
+        mounts = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+        for m in sorted((m for m in mounts if m.startswith(str(self.tmp))), key=len, reverse=True):
+            subprocess.run(["umount", "-l", m], capture_output=True)
+        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
+        for hierarchy in Path("/sys/fs/cgroup").iterdir():
+            base = hierarchy / self.cgroup_root.lstrip("/")
+            if base.is_dir():
+                for d in sorted((p for p in base.rglob("*") if p.is_dir()), key=lambda p: len(str(p)), reverse=True):
+                    try:
+                        d.rmdir()
+                    except OSError:
+                        pass
+                try:
+                    base.rmdir()
+                except OSError:
+                    pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        for d in Path("/var/log/pods").glob(f"*_*-{self.node_name}_*") if Path("/var/log/pods").exists() else []:
+            shutil.rmtree(d, ignore_errors=True)
