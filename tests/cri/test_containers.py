@@ -225,10 +225,14 @@ def test_update_resources_and_stats(cri, images):
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-def run_ws(env, url, stdin=None):
+def run_ws(env, url, stdin=None, resize=None):
     from crilib import sh
     import json as _json
-    args = [sys.executable, str(Path(__file__).parent / "wsexec.py"), url] + ([stdin] if stdin is not None else [])
+    args = [sys.executable, str(Path(__file__).parent / "wsexec.py"), url]
+    if stdin is not None or resize:
+        args.append(stdin if stdin is not None else "-")
+    if resize:
+        args.append(resize)
     out = sh(*args, ns=env.ns, check=False, timeout=60)
     assert out.returncode == 0, out.stderr
     return _json.loads(out.stdout)
@@ -258,3 +262,23 @@ def test_exec_streaming_websocket(env, cri, images):
     with pytest.raises(grpc.RpcError) as err:
         cri.rt.Exec(pb.ExecRequest(container_id=cid, cmd=[], stdout=True))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "cmd" in err.value.details()
+
+
+def test_exec_streaming_with_tty_and_resize(env, cri, images):
+    pb = cri.pb
+    cfg = cri.sandbox_config()
+    sid = cri.run_pod(cfg)
+    cid = cri.create(sid, cfg, "c", IMAGE, command=["sleep", "60"])
+    cri.start(cid)
+    url = cri.rt.Exec(pb.ExecRequest(container_id=cid, tty=True, stdout=True, cmd=[
+        "sh", "-c", "sleep 0.5; stty size; test -t 0 && echo stdin-is-a-tty; exit 2"])).url
+    r = run_ws(env, url, resize="100x40")
+    lines = r["stdout"].replace("\r", "").splitlines()
+    assert lines == ["40 100", "stdin-is-a-tty"]
+    assert r["stderr"] == ""
+    assert r["status"]["details"]["causes"][0]["message"] == "2"
+    # Interactive: what is typed reaches the shell through the terminal.
+    url = cri.rt.Exec(pb.ExecRequest(container_id=cid, tty=True, stdin=True, stdout=True, cmd=["sh"])).url
+    r = run_ws(env, url, stdin="echo typed-$((6*7))\nexit\n")
+    assert "typed-42" in r["stdout"]
+    assert r["status"]["status"] == "Success"

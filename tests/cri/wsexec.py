@@ -1,5 +1,5 @@
 """A minimal WebSocket client for the CRI streaming URL (v5/v4.channel.k8s.io), run inside the
-daemon's network namespace: python3 wsexec.py URL [STDIN_TEXT]. Prints JSON:
+daemon's network namespace: python3 wsexec.py URL [STDIN_TEXT [COLSxROWS]]. Prints JSON:
 {"protocol": ..., "stdout": ..., "stderr": ..., "status": {...}}."""
 
 import base64
@@ -35,7 +35,8 @@ def recv_exact(sock, n, buf):
 
 def main():
     url = urlparse(sys.argv[1])
-    stdin = sys.argv[2].encode() if len(sys.argv) > 2 else None
+    stdin = sys.argv[2].encode() if len(sys.argv) > 2 and sys.argv[2] != "-" else None
+    resize = sys.argv[3] if len(sys.argv) > 3 else None
     sock = socket.create_connection((url.hostname, url.port), timeout=20)
     key = base64.b64encode(os.urandom(16)).decode()
     sock.sendall((f"GET {url.path} HTTP/1.1\r\nHost: {url.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -57,6 +58,9 @@ def main():
     if " 101 " not in lines[0]:
         print(json.dumps(result))
         return
+    if resize:
+        cols, rows = resize.split("x")
+        send_frame(sock, b"\x04" + json.dumps({"Width": int(cols), "Height": int(rows)}).encode())
     if stdin is not None:
         send_frame(sock, b"\x00" + stdin)
         send_frame(sock, b"\xff\x00")  # v5: close stdin

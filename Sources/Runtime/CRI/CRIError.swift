@@ -47,6 +47,14 @@ public enum CRIError: Error, CustomStringConvertible, Sendable {
     }
 }
 
+extension CRIError {
+    /// Adds context to a system call failure; other errors pass unchanged.
+    static func wrap(_ context: String, _ error: Error) -> Error {
+        if let error = error as? SystemCallError { return CRIError.system(context: context, error) }
+        return error
+    }
+}
+
 /// Runs an RPC body, turning every error into an `RPCError` whose message names the cause.
 func rpc<T: Sendable>(_ body: () async throws -> T) async throws -> T {
     do { return try await body() } catch let error as CRIError {

@@ -55,28 +55,9 @@ public final class CRIService: Sendable {
         pauseLibraries = Self.librariesOutsideUsr(of: pausePath)
         let runtime = self.runtime
         let scratchDir = scratch
-        streaming = StreamingServer(logger: logger) { containerID, cmd, stdin, stdout, stderr in
-            let spec: Spec
-            do { spec = try Spec.load(bundle: "\(config.rootDir)/containers/\(containerID)") } catch {
-                throw CRIError.runtime("reading the bundle of \(containerID): \(error)")
-            }
-            guard var process = spec.process else { throw CRIError.runtime("bundle of \(containerID) has no process") }
-            process.args = cmd
-            process.terminal = false
-            process.consoleSize = nil
-            let file = "\(scratchDir)/exec-\(newID().prefix(16)).json"
-            do { try FileSystem.writeAtomically(file, Array(try JSONEncoder().encode(process)), durable: false) } catch let error as SystemCallError {
-                throw CRIError.system(context: "writing \(file)", error)
-            }
-            do {
-                let pid = try Spawn.start(
-                    runtime.path, arguments: [runtime.path] + runtime.globalArguments + ["exec", "--process", file, containerID],
-                    stdin: stdin, stdout: stdout, stderr: stderr)
-                return (pid, { unlink(file) })
-            } catch let error as SystemCallError {
-                unlink(file)
-                throw CRIError.system(context: "running \(runtime.path) exec", error)
-            }
+        streaming = StreamingServer(logger: logger) { request, stdin, stdout, stderr in
+            try await Self.startExec(request, runtime: runtime, rootDir: config.rootDir, scratch: scratchDir,
+                                     stdin: stdin, stdout: stdout, stderr: stderr)
         }
     }
 

@@ -236,7 +236,6 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
             guard request.stdin || request.stdout || request.stderr else {
                 throw CRIError.invalidArgument(field: "stdout", reason: "one of stdin, stdout and stderr must be set")
             }
-            guard !request.tty else { throw CRIError.unimplemented("Exec with tty") }
             guard var record = try await service.state.container(request.containerID) else {
                 throw CRIError.notFound(kind: "container", id: request.containerID)
             }
@@ -245,7 +244,7 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
             var response = Runtime_V1_ExecResponse()
             response.url = service.streaming.register(.init(
                 containerID: record.id, cmd: request.cmd, stdin: request.stdin, stdout: request.stdout,
-                stderr: request.stderr, created: Date()))
+                stderr: request.stderr && !request.tty, tty: request.tty, created: Date()))
             return response
         }
     }

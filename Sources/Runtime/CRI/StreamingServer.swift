@@ -13,7 +13,7 @@ import SystemCore
 /// under a one-time token and returns `http://<address>/exec/<token>`; the client upgrades that
 /// URL to a WebSocket with the `v5.channel.k8s.io` or `v4.channel.k8s.io` subprotocol. Frames
 /// carry one channel byte: 0 stdin, 1 stdout, 2 stderr, 3 the final status (a Kubernetes
-/// `Status` JSON), 255 (v5) closes stdin. Without tty only (see docs/cri.md).
+/// `Status` JSON), 4 resizes the tty (`{"Width":W,"Height":H}`), 255 (v5) closes stdin.
 final class StreamingServer: @unchecked Sendable {
     struct Pending: Sendable {
         var containerID: String
@@ -21,7 +21,15 @@ final class StreamingServer: @unchecked Sendable {
         var stdin: Bool
         var stdout: Bool
         var stderr: Bool
+        var tty: Bool
         var created: Date
+    }
+
+    /// A started exec: its pid, the pty master with a tty, and what to clean once it exited.
+    struct Process: Sendable {
+        var pid: pid_t
+        var master: Int32?
+        var cleanup: @Sendable () -> Void
     }
 
     private let lock = NSLock()
@@ -30,10 +38,11 @@ final class StreamingServer: @unchecked Sendable {
     private(set) var baseURL = ""
     let logger: Logger
     /// Builds the process JSON and runs `<runtime> exec` with the given stdio.
-    /// Returns the pid and a cleanup to run once it has exited.
-    let spawnExec: @Sendable (String, [String], Int32?, Int32, Int32) async throws -> (pid_t, @Sendable () -> Void)
+    /// Starts `<runtime> exec` for a request: with a tty through a console socket (the pipes are
+    /// then unused), otherwise on the given stdin/stdout/stderr.
+    let spawnExec: @Sendable (Pending, Int32?, Int32, Int32) async throws -> Process
 
-    init(logger: Logger, spawnExec: @escaping @Sendable (String, [String], Int32?, Int32, Int32) async throws -> (pid_t, @Sendable () -> Void)) {
+    init(logger: Logger, spawnExec: @escaping @Sendable (Pending, Int32?, Int32, Int32) async throws -> Process) {
         self.logger = logger
         self.spawnExec = spawnExec
     }
@@ -112,7 +121,8 @@ private final class NotFoundHandler: ChannelInboundHandler, RemovableChannelHand
         headers.add(name: "Connection", value: "close")
         let head = HTTPResponseHead(version: .http1_1, status: .notFound, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [context] _ in context.close(promise: nil) }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 }
 
@@ -126,6 +136,10 @@ private final class ExecSession: ChannelInboundHandler, @unchecked Sendable {
     let request: StreamingServer.Pending
     let v5: Bool
     private var stdinFD: Int32 = -1
+    private var masterFD: Int32 = -1
+    /// Input and a resize that came before the terminal existed.
+    private var earlyInput: [[UInt8]] = []
+    private var earlyResize: TerminalSize?
     private let stdinQueue = DispatchQueue(label: "cri.exec.stdin")
 
     init(server: StreamingServer, request: StreamingServer.Pending, v5: Bool) {
@@ -145,10 +159,9 @@ private final class ExecSession: ChannelInboundHandler, @unchecked Sendable {
             let request = self.request
             let server = self.server
             Task {
-                let pid: pid_t
-                let cleanup: @Sendable () -> Void
+                let process: StreamingServer.Process
                 do {
-                    (pid, cleanup) = try await server.spawnExec(request.containerID, request.cmd, inPipe?.0, out.1, err.1)
+                    process = try await server.spawnExec(request, inPipe?.0, out.1, err.1)
                 } catch {
                     for fd in [inPipe?.0, inPipe?.1, out.0, out.1, err.0, err.1].compactMap({ $0 }) { close(fd) }
                     Self.finish(channel, status: Self.failure("\(error)", exitCode: nil))
@@ -158,17 +171,24 @@ private final class ExecSession: ChannelInboundHandler, @unchecked Sendable {
                 close(out.1)
                 close(err.1)
                 let group = DispatchGroup()
-                for (fd, stream, wanted) in [(out.0, UInt8(1), request.stdout), (err.0, UInt8(2), request.stderr)] {
+                var readers = [(out.0, UInt8(1), request.stdout), (err.0, UInt8(2), request.stderr)]
+                if let master = process.master {
+                    // The terminal carries both streams; stdin goes to it as well.
+                    channel.eventLoop.execute { self.attachTerminal(master) }
+                    readers.append((master, UInt8(1), true))
+                }
+                for (fd, stream, wanted) in readers {
                     group.enter()
                     DispatchQueue.global().async {
-                        Self.relay(fd: fd, stream: stream, forward: wanted, channel: channel)
+                        Self.relay(fd: fd, stream: stream, forward: wanted, channel: channel, closeWhenDone: fd != process.master)
                         group.leave()
                     }
                 }
                 DispatchQueue.global().async {
-                    let status = (try? Spawn.wait(pid)) ?? .exited(255)
-                    cleanup()
+                    let status = (try? Spawn.wait(process.pid)) ?? .exited(255)
+                    process.cleanup()
                     group.wait()
+                    if let master = process.master { channel.eventLoop.execute { self.closeTerminal(master) } }
                     Self.finish(channel, status: status.code == 0 ? Self.success : Self.failure(
                         "command terminated with non-zero exit code: \(status)", exitCode: status.code))
                 }
@@ -187,10 +207,19 @@ private final class ExecSession: ChannelInboundHandler, @unchecked Sendable {
         case .binary, .text, .continuation:
             var payload = frame.unmaskedData
             guard let stream = payload.readInteger(as: UInt8.self) else { return }
-            if stream == 0, stdinFD >= 0 {
+            if request.tty, masterFD < 0, stream == 0 || stream == 4 {
+                if stream == 0 { earlyInput.append(Array(payload.readableBytesView)) }
+                if stream == 4 { earlyResize = try? JSONDecoder().decode(TerminalSize.self, from: Data(payload.readableBytesView)) }
+            } else if stream == 0, stdinFD >= 0 || masterFD >= 0 {
                 let bytes = Array(payload.readableBytesView)
-                let fd = stdinFD
+                let fd = masterFD >= 0 ? masterFD : stdinFD
                 stdinQueue.async { _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
+            } else if stream == 4, masterFD >= 0 {
+                // Resize: {"Width": columns, "Height": rows}.
+                let text = Data(payload.readableBytesView)
+                if let size = try? JSONDecoder().decode(TerminalSize.self, from: text) {
+                    try? ConsoleSocket.resize(masterFD, rows: size.Height, columns: size.Width)
+                }
             } else if stream == 255, v5 {
                 closeStdin()
             }
@@ -203,13 +232,31 @@ private final class ExecSession: ChannelInboundHandler, @unchecked Sendable {
         closeStdin()
     }
 
+    private struct TerminalSize: Decodable {
+        var Width: UInt16
+        var Height: UInt16
+    }
+
+    private func attachTerminal(_ fd: Int32) {
+        masterFD = fd
+        if let size = earlyResize { try? ConsoleSocket.resize(fd, rows: size.Height, columns: size.Width) }
+        let input = earlyInput
+        earlyInput = []
+        stdinQueue.async { for bytes in input { _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } } }
+    }
+
+    private func closeTerminal(_ fd: Int32) {
+        masterFD = -1
+        stdinQueue.async { close(fd) }
+    }
+
     private func closeStdin() {
         let fd = stdinFD
         stdinFD = -1
         if fd >= 0 { stdinQueue.async { close(fd) } }
     }
 
-    static func relay(fd: Int32, stream: UInt8, forward: Bool, channel: Channel) {
+    static func relay(fd: Int32, stream: UInt8, forward: Bool, channel: Channel, closeWhenDone: Bool) {
         var chunk = [UInt8](repeating: 0, count: 32768)
         while true {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -221,7 +268,7 @@ private final class ExecSession: ChannelInboundHandler, @unchecked Sendable {
             buffer.writeBytes(chunk[0..<n])
             channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .binary, data: buffer), promise: nil)
         }
-        close(fd)
+        if closeWhenDone { close(fd) }
     }
 
     static let success = #"{"metadata":{},"status":"Success"}"#
