@@ -282,3 +282,34 @@ def test_exec_streaming_with_tty_and_resize(env, cri, images):
     r = run_ws(env, url, stdin="echo typed-$((6*7))\nexit\n")
     assert "typed-42" in r["stdout"]
     assert r["status"]["status"] == "Success"
+
+
+def test_port_forward_websocket(env, cri, images):
+    from crilib import sh
+    import json as _json
+    pb = cri.pb
+    cfg = cri.sandbox_config()
+    sid = cri.run_pod(cfg)
+    cid = cri.create(sid, cfg, "web", IMAGE, command=["sh", "-c", "mkdir -p /w && echo forwarded > /w/index.html && "
+                                                                   "exec httpd -f -p 8080 -h /w"])
+    cri.start(cid)
+    time.sleep(0.3)
+    url = cri.rt.PortForward(pb.PortForwardRequest(pod_sandbox_id=sid, port=[8080])).url
+    assert "/portforward/" in url
+
+    def forward(url, payload):
+        out = sh(sys.executable, str(Path(__file__).parent / "wsforward.py"), url, payload, ns=env.ns, check=False,
+                 timeout=60)
+        assert out.returncode == 0, out.stderr
+        return _json.loads(out.stdout)
+
+    r = forward(url, "GET / HTTP/1.0\r\n\r\n")
+    assert r["headers"][:2] == [[0, 8080], [1, 8080]]
+    assert "200 OK" in r["data"] and "forwarded" in r["data"]
+    # A port nobody listens on: the error channel says so.
+    url = cri.rt.PortForward(pb.PortForwardRequest(pod_sandbox_id=sid, port=[9999])).url
+    r = forward(url, "x")
+    assert "127.0.0.1:9999" in r["error"] and r["data"] == ""
+    with pytest.raises(grpc.RpcError) as err:
+        cri.rt.PortForward(pb.PortForwardRequest(pod_sandbox_id=sid, port=[70000]))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "port[0]" in err.value.details()

@@ -33,6 +33,50 @@ def recv_exact(sock, n, buf):
     return buf[:n], buf[n:]
 
 
+def handshake(url_text, protocols):
+    url = urlparse(url_text)
+    sock = socket.create_connection((url.hostname, url.port), timeout=20)
+    key = base64.b64encode(os.urandom(16)).decode()
+    target = url.path + (f"?{url.query}" if url.query else "")
+    sock.sendall((f"GET {target} HTTP/1.1\r\nHost: {url.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                  f"Sec-WebSocket-Protocol: {protocols}\r\n\r\n").encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        buf += chunk
+    head, _, buf = buf.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    protocol = None
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if name.lower() == "sec-websocket-protocol":
+            protocol = value.strip()
+    return sock, buf, lines[0], protocol
+
+
+def read_frames(sock, buf):
+    """Yields (opcode, payload) until a close frame or EOF."""
+    try:
+        while True:
+            h, buf = recv_exact(sock, 2, buf)
+            opcode, n = h[0] & 0x0F, h[1] & 0x7F
+            if n == 126:
+                e, buf = recv_exact(sock, 2, buf)
+                n = struct.unpack(">H", e)[0]
+            elif n == 127:
+                e, buf = recv_exact(sock, 8, buf)
+                n = struct.unpack(">Q", e)[0]
+            payload, buf = recv_exact(sock, n, buf)
+            if opcode == 8:
+                return
+            yield opcode, payload
+    except EOFError:
+        return
+
+
 def main():
     url = urlparse(sys.argv[1])
     stdin = sys.argv[2].encode() if len(sys.argv) > 2 and sys.argv[2] != "-" else None

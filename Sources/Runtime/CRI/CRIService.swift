@@ -59,6 +59,7 @@ public final class CRIService: Sendable {
             try await Self.startExec(request, runtime: runtime, rootDir: config.rootDir, scratch: scratchDir,
                                      stdin: stdin, stdout: stdout, stderr: stderr)
         }
+        streaming.forwardHelper = pausePath
     }
 
     /// The `ldd` view of a binary's libraries that live outside /usr (and /lib*, its aliases).

@@ -254,7 +254,19 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
     }
 
     public func portForward(request: Runtime_V1_PortForwardRequest, context: ServerContext) async throws -> Runtime_V1_PortForwardResponse {
-        throw CRIError.unimplemented("PortForward (streaming)").rpcError
+        try await rpc {
+            guard !request.podSandboxID.isEmpty else { throw CRIError.invalidArgument(field: "pod_sandbox_id", reason: "must not be empty") }
+            for (index, port) in request.port.enumerated() where !(1...65535).contains(port) {
+                throw CRIError.invalidArgument(field: "port[\(index)]", reason: "\(port) is not a port number")
+            }
+            guard let sandbox = try await service.state.sandbox(request.podSandboxID) else {
+                throw CRIError.notFound(kind: "pod sandbox", id: request.podSandboxID)
+            }
+            guard sandbox.state == .ready else { throw CRIError.failedPrecondition("pod sandbox \(sandbox.id) is not ready") }
+            var response = Runtime_V1_PortForwardResponse()
+            response.url = service.streaming.register(.init(netns: sandbox.netnsPath, ports: request.port, created: Date()))
+            return response
+        }
     }
 
     // MARK: Stats

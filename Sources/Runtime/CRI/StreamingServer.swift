@@ -32,8 +32,18 @@ final class StreamingServer: @unchecked Sendable {
         var cleanup: @Sendable () -> Void
     }
 
+    /// A PortForward request: the pod's network namespace (nil: the node's) and its ports.
+    struct PendingForward: Sendable {
+        var netns: String?
+        var ports: [Int32]
+        var created: Date
+    }
+
     private let lock = NSLock()
     private var pending: [String: Pending] = [:]
+    private var forwards: [String: PendingForward] = [:]
+    /// swiftlet-pause, which relays one port inside a pod's network namespace.
+    var forwardHelper = ""
     private var channel: Channel?
     private(set) var baseURL = ""
     let logger: Logger
@@ -51,11 +61,23 @@ final class StreamingServer: @unchecked Sendable {
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: 1 << 20,
             shouldUpgrade: { [self] channel, head in
-                let token = head.uri.split(separator: "/").last.map(String.init) ?? ""
+                let path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "")
+                let token = path.split(separator: "/").last.map(String.init) ?? ""
                 let offered = head.headers["Sec-WebSocket-Protocol"].flatMap { $0.split(separator: ",") }
                     .map { $0.trimmingCharacters(in: .whitespaces) }
-                guard head.uri.hasPrefix("/exec/"), self.peek(token) != nil,
-                      let chosen = ["v5.channel.k8s.io", "v4.channel.k8s.io"].first(where: offered.contains) else {
+                let known: Bool
+                let protocols: [String]
+                if path.hasPrefix("/exec/") {
+                    known = self.peek(token) != nil
+                    protocols = ["v5.channel.k8s.io", "v4.channel.k8s.io"]
+                } else if path.hasPrefix("/portforward/") {
+                    known = self.lock.withLock { self.forwards[token] != nil }
+                    protocols = ["v4.channel.k8s.io", "portforward.k8s.io"]
+                } else {
+                    known = false
+                    protocols = []
+                }
+                guard known, let chosen = protocols.first(where: offered.contains) else {
                     return channel.eventLoop.makeSucceededFuture(nil)
                 }
                 var headers = HTTPHeaders()
@@ -63,7 +85,25 @@ final class StreamingServer: @unchecked Sendable {
                 return channel.eventLoop.makeSucceededFuture(headers)
             },
             upgradePipelineHandler: { [self] channel, head in
-                let token = head.uri.split(separator: "/").last.map(String.init) ?? ""
+                let path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "")
+                let token = path.split(separator: "/").last.map(String.init) ?? ""
+                if path.hasPrefix("/portforward/") {
+                    guard let request = self.lock.withLock({ self.forwards.removeValue(forKey: token) }) else { return channel.close() }
+                    // Ports may also come in the query (?port=80&port=8080), as kubectl sends them.
+                    let query = head.uri.split(separator: "?", maxSplits: 1).dropFirst().first ?? ""
+                    let queried = query.split(separator: "&").compactMap { item -> Int32? in
+                        let kv = item.split(separator: "=", maxSplits: 1)
+                        return kv.count == 2 && kv[0] == "port" ? Int32(kv[1]) : nil
+                    }
+                    let ports = queried.isEmpty ? request.ports : queried
+                    let helper = self.forwardHelper
+                    return channel.pipeline.removeHandler(name: "cri-not-found").flatMap {
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(
+                                ForwardSession(helper: helper, netns: request.netns, ports: ports))
+                        }
+                    }
+                }
                 let v5 = head.headers["Sec-WebSocket-Protocol"].joined(separator: ",").contains("v5.channel.k8s.io")
                 guard let request = self.take(token) else { return channel.close() }
                 return channel.pipeline.removeHandler(name: "cri-not-found").flatMap {
@@ -103,6 +143,16 @@ final class StreamingServer: @unchecked Sendable {
             pending[String(token)] = request
         }
         return "\(baseURL)/exec/\(token)"
+    }
+
+    /// Registers a port forward and returns its URL (valid once, for a minute).
+    func register(_ request: PendingForward) -> String {
+        let token = String(newID().prefix(32))
+        lock.withLock {
+            forwards = forwards.filter { Date().timeIntervalSince($0.value.created) < 60 }
+            forwards[token] = request
+        }
+        return "\(baseURL)/portforward/\(token)"
     }
 
     private func peek(_ token: String) -> Pending? { lock.withLock { pending[token] } }
@@ -295,5 +345,104 @@ private final class ExecSession: ChannelInboundHandler, @unchecked Sendable {
         channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: code)).whenComplete { _ in
             channel.close(promise: nil)
         }
+    }
+}
+
+/// One port-forward WebSocket: per port i, channel 2i carries data and 2i+1 errors; each
+/// channel's first frame is the port number (uint16, little endian). One helper process
+/// (`swiftlet-pause --forward`) per port connects inside the pod's network namespace.
+private final class ForwardSession: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    let helper: String
+    let netns: String?
+    let ports: [Int32]
+    private var inputs: [Int32] = []
+    private let inputQueue = DispatchQueue(label: "cri.portforward.input")
+
+    init(helper: String, netns: String?, ports: [Int32]) {
+        self.helper = helper
+        self.netns = netns
+        self.ports = ports
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let channel = context.channel
+        let group = DispatchGroup()
+        for (index, port) in ports.enumerated() {
+            for ch in [UInt8(2 * index), UInt8(2 * index + 1)] {
+                var buffer = channel.allocator.buffer(capacity: 3)
+                buffer.writeInteger(ch)
+                buffer.writeInteger(UInt16(truncatingIfNeeded: port), endianness: .little)
+                context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .binary, data: buffer)), promise: nil)
+            }
+            do {
+                let input = try Spawn.pipe()
+                let output = try Spawn.pipe()
+                let errors = try Spawn.pipe()
+                let pid = try Spawn.start(
+                    helper, arguments: [helper, "--forward", netns ?? "-", "\(port)"],
+                    stdin: input.0, stdout: output.1, stderr: errors.1)
+                close(input.0)
+                close(output.1)
+                close(errors.1)
+                inputs.append(input.1)
+                for (fd, ch) in [(output.0, UInt8(2 * index)), (errors.0, UInt8(2 * index + 1))] {
+                    group.enter()
+                    DispatchQueue.global().async {
+                        ExecSession.relay(fd: fd, stream: ch, forward: true, channel: channel, closeWhenDone: true)
+                        group.leave()
+                    }
+                }
+                group.enter()
+                DispatchQueue.global().async {
+                    _ = try? Spawn.wait(pid)
+                    group.leave()
+                }
+            } catch {
+                inputs.append(-1)
+                var buffer = channel.allocator.buffer(capacity: 64)
+                buffer.writeInteger(UInt8(2 * index + 1))
+                buffer.writeString("\(error)")
+                context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .binary, data: buffer)), promise: nil)
+            }
+        }
+        context.flush()
+        group.notify(queue: .global()) {
+            var code = channel.allocator.buffer(capacity: 2)
+            code.write(webSocketErrorCode: .normalClosure)
+            channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: code)).whenComplete { _ in
+                channel.close(promise: nil)
+            }
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.opcode {
+        case .connectionClose:
+            closeInputs()
+            context.close(promise: nil)
+        case .binary, .text, .continuation:
+            var payload = frame.unmaskedData
+            guard let ch = payload.readInteger(as: UInt8.self), ch % 2 == 0, Int(ch / 2) < inputs.count else { return }
+            let fd = inputs[Int(ch / 2)]
+            guard fd >= 0, payload.readableBytes > 0 else { return }
+            let bytes = Array(payload.readableBytesView)
+            inputQueue.async { _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
+        default:
+            break
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closeInputs()
+    }
+
+    private func closeInputs() {
+        let fds = inputs
+        inputs = inputs.map { _ in -1 }
+        inputQueue.async { for fd in fds where fd >= 0 { close(fd) } }
     }
 }
