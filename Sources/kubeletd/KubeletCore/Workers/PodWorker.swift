@@ -97,9 +97,12 @@ public actor PodWorker {
         let sandboxes = try await cri.listSandboxes(labels: [KubeLabels.podUID: uid])
         let ready = sandboxes.filter { $0.state == .sandboxReady }.max { $0.createdAt < $1.createdAt }
         sandboxID = ready?.id
-        if let id = sandboxID, sandboxIP == nil {
-            let status = try? await cri.sandboxStatus(id)
-            sandboxIP = status?.network.ip
+        if let id = sandboxID, (sandboxIP ?? "").isEmpty {
+            do {
+                sandboxIP = try await cri.sandboxStatus(id).network.ip
+            } catch {
+                logger.warning("sandbox status failed", metadata: ["sandbox": "\(id)", "error": "\(error)"])
+            }
         }
         var latest: [String: ObservedContainer] = [:]
         for c in try await cri.listContainers(labels: [KubeLabels.podUID: uid]) where c.podSandboxID == sandboxID {
@@ -277,7 +280,7 @@ public actor PodWorker {
             throw error
         }
         waiting["*"] = nil
-        sandboxIP = nil
+        sandboxIP = try? await cri.sandboxStatus(sandboxID ?? "").network.ip
         // A new sandbox means every container starts over (init containers rerun).
         containers = [:]
         try await advance()

@@ -1,0 +1,185 @@
+"""kubeletd over a real CRI runtime: static pods from a watched directory, as a user sees them
+through the read-only API and the runtime."""
+import json
+import subprocess
+import time
+
+import kubeletlib
+
+IMAGE = kubeletlib.BUSYBOX_IMAGE
+
+
+def pod_yaml(name, command, restart="Always", extra=""):
+    return f"""apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  labels: {{app: {name}}}
+spec:
+  restartPolicy: {restart}
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: main
+    image: {IMAGE}
+    imagePullPolicy: IfNotPresent
+    command: [sh, -c, {json.dumps(command)}]
+{extra}"""
+
+
+def status(node, name):
+    return node.pods()[f"{name}-{node.node_name}"]["status"]
+
+
+def main_state(node, name):
+    s = status(node, name)
+    return {c["name"]: c for c in s.get("containerStatuses", [])}["main"]
+
+
+def runtime_containers(node):
+    return [l for l in node.ctr(["containers", "list", "-q"]).stdout.split() if l]
+
+
+def test_pod_runs_with_env_expansion_downward_api_and_logs(node, manifests):
+    manifests("hello.yaml", pod_yaml("hello", "echo msg=$(MSG) name=$(POD) escaped='$$(MSG)'; sleep 3600", extra="""    env:
+    - {name: MSG, value: hi}
+    - name: POD
+      valueFrom: {fieldRef: {fieldPath: metadata.name}}
+"""))
+    node.wait_for(lambda: status(node, "hello").get("phase") == "Running", what="hello Running")
+    s = status(node, "hello")
+    conditions = {c["type"]: c["status"] for c in s["conditions"]}
+    assert conditions == {"PodReadyToStartContainers": "True", "Initialized": "True", "ContainersReady": "True", "Ready": "True"}
+    assert s["qosClass"] == "BestEffort"
+    assert s["podIP"].startswith("10.77.")
+    state = main_state(node, "hello")
+    assert "running" in state["state"] and state["restartCount"] == 0 and state["ready"] is True
+    pod_name = f"hello-{node.node_name}"
+    logs = node.wait_for(lambda: node.get(f"/containerLogs/default/{pod_name}/main"), what="logs")
+    assert logs.strip() == f"msg=hi name={pod_name} escaped=$(MSG)"
+    running = json.loads(node.get("/runningpods"))["items"]
+    assert [p["metadata"]["name"] for p in running] == [pod_name]
+    metrics = node.get("/metrics")
+    assert "kubelet_pod_start_duration_seconds_count 1" in metrics or "kubelet_pod_start_duration_seconds_count" in metrics
+    assert "kubelet_running_pods 1" in metrics
+
+
+def test_bad_manifest_is_reported_and_skipped(node, manifests):
+    manifests("good.yaml", pod_yaml("good", "sleep 3600"))
+    manifests("bad.yaml", """apiVersion: v1
+kind: Pod
+metadata: {name: bad}
+spec:
+  containers:
+  - name: a
+    image: busybox
+  - name: b
+""")
+    node.wait_for(lambda: status(node, "good").get("phase") == "Running", what="good Running")
+    assert f"bad-{node.node_name}" not in node.pods()
+    node.wait_for(lambda: "spec.containers[1].image: Required value" in node.log("kubeletd"), what="error logged")
+    assert "static_pod_manifest_errors_total 1" in node.get("/metrics")
+
+
+def test_edit_replaces_and_removal_stops_the_pod(node, manifests):
+    manifests("edit.yaml", pod_yaml("edit", "echo v1; sleep 3600"))
+    node.wait_for(lambda: status(node, "edit").get("phase") == "Running", what="v1 Running")
+    first = node.pods()[f"edit-{node.node_name}"]
+    before = set(runtime_containers(node))
+    manifests("edit.yaml", pod_yaml("edit", "echo v2; sleep 3600"))
+    node.wait_for(lambda: node.pods()[f"edit-{node.node_name}"]["metadata"]["uid"] != first["metadata"]["uid"]
+                  and status(node, "edit").get("phase") == "Running", what="v2 Running")
+    logs = node.wait_for(lambda: node.get(f"/containerLogs/default/edit-{node.node_name}/main").strip(), what="v2 logs")
+    assert logs == "v2"
+    (node.manifests / "edit.yaml").unlink()
+    node.wait_for(lambda: f"edit-{node.node_name}" not in node.pods(), what="pod gone")
+    # The runtime holds none of the pod's containers (old or new) once it is removed.
+    node.wait_for(lambda: not (set(runtime_containers(node)) & before) and not runtime_containers(node),
+                  what="containers removed from the runtime")
+
+
+def test_crash_loop_restarts_with_backoff(node, manifests):
+    manifests("crash.yaml", pod_yaml("crash", "echo boom; exit 3"))
+    node.wait_for(lambda: main_state(node, "crash")["restartCount"] >= 1, timeout=30, what="first restart")
+    state = node.wait_for(lambda: (s := main_state(node, "crash")) and "waiting" in s["state"] and s, timeout=30,
+                          what="CrashLoopBackOff")
+    assert state["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+    assert state["lastState"]["terminated"]["exitCode"] == 3
+    assert status(node, "crash")["phase"] == "Running"
+    # The second restart waits for the doubled back-off (20 s after the first restart's exit).
+    count = main_state(node, "crash")["restartCount"]
+    assert count == 1
+    time.sleep(8)
+    assert main_state(node, "crash")["restartCount"] == 1
+    assert node.get(f"/containerLogs/default/crash-{node.node_name}/main?previous=true").strip() == "boom"
+
+
+def test_restart_policies_end_in_succeeded_or_failed(node, manifests):
+    manifests("ok.yaml", pod_yaml("ok", "exit 0", restart="OnFailure"))
+    manifests("fail.yaml", pod_yaml("fail", "exit 7", restart="Never"))
+    node.wait_for(lambda: status(node, "ok").get("phase") == "Succeeded", what="ok Succeeded")
+    node.wait_for(lambda: status(node, "fail").get("phase") == "Failed", what="fail Failed")
+    term = main_state(node, "fail")["state"]["terminated"]
+    assert term["exitCode"] == 7 and term["reason"] == "Error"
+    assert main_state(node, "fail")["restartCount"] == 0
+
+
+def test_init_containers_run_in_order_before_sidecars_and_apps(node, manifests):
+    manifests("init.yaml", f"""apiVersion: v1
+kind: Pod
+metadata: {{name: init}}
+spec:
+  terminationGracePeriodSeconds: 2
+  volumes: [{{name: shared, emptyDir: {{}}}}]
+  initContainers:
+  - name: first
+    image: {IMAGE}
+    command: [sh, -c, "echo first >> /shared/order"]
+    volumeMounts: [{{name: shared, mountPath: /shared}}]
+  - name: second
+    image: {IMAGE}
+    command: [sh, -c, "grep -q first /shared/order && echo second >> /shared/order"]
+    volumeMounts: [{{name: shared, mountPath: /shared}}]
+  - name: sidecar
+    image: {IMAGE}
+    restartPolicy: Always
+    command: [sh, -c, "echo sidecar >> /shared/order; sleep 3600"]
+    volumeMounts: [{{name: shared, mountPath: /shared}}]
+  containers:
+  - name: main
+    image: {IMAGE}
+    command: [sh, -c, "echo main >> /shared/order; cat /shared/order; sleep 3600"]
+    volumeMounts: [{{name: shared, mountPath: /shared}}]
+""")
+    node.wait_for(lambda: status(node, "init").get("phase") == "Running", what="init pod Running")
+    logs = node.wait_for(lambda: node.get(f"/containerLogs/default/init-{node.node_name}/main").strip(), what="main logs")
+    assert logs.split() == ["first", "second", "sidecar", "main"]
+    inits = {c["name"]: c for c in status(node, "init")["initContainerStatuses"]}
+    assert inits["first"]["state"]["terminated"]["exitCode"] == 0
+    assert "running" in inits["sidecar"]["state"]
+
+
+def test_kill9_and_restart_adopts_running_pods(node, manifests):
+    manifests("adopt.yaml", pod_yaml("adopt", "sleep 3600"))
+    node.wait_for(lambda: status(node, "adopt").get("phase") == "Running", what="adopt Running")
+    before = main_state(node, "adopt")
+    node.stop("kubeletd", sig=9)
+    node.start_kubelet()
+    node.wait_for(lambda: status(node, "adopt").get("phase") == "Running", what="adopted")
+    after = main_state(node, "adopt")
+    assert after["containerID"] == before["containerID"]
+    assert after["restartCount"] == before["restartCount"] == 0
+
+
+def test_invalid_configuration_stops_startup_naming_the_field(tmp_path):
+    config = tmp_path / "c.yaml"
+    for body, field in [("maxPods: 0", "maxPods"), ("staticPodPaht: /x", "staticPodPaht"),
+                        ("syncFrequency: soon", "syncFrequency")]:
+        config.write_text("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n" + body + "\n")
+        out = subprocess.run([str(kubeletlib.bin_dir() / "kubeletd"), "--config", str(config), "--root-dir", str(tmp_path / "r")],
+                             capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        assert out.returncode == 2, out.stderr
+        assert f"invalid configuration: {field}:" in out.stderr
+    out = subprocess.run([str(kubeletlib.bin_dir() / "kubeletd"), "--node-ip", "1.2.3", "--root-dir", str(tmp_path / "r")],
+                         capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert out.returncode == 2 and "--node-ip" in out.stderr
+    assert not (tmp_path / "r").exists()
