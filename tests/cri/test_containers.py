@@ -313,3 +313,25 @@ def test_port_forward_websocket(env, cri, images):
     with pytest.raises(grpc.RpcError) as err:
         cri.rt.PortForward(pb.PortForwardRequest(pod_sandbox_id=sid, port=[70000]))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "port[0]" in err.value.details()
+
+
+def test_attach_websocket_stdin_and_output(env, cri, images):
+    pb = cri.pb
+    cfg = cri.sandbox_config()
+    sid = cri.run_pod(cfg)
+    cid = cri.create(sid, cfg, "echo", IMAGE, command=["sh", "-c", "while read line; do echo got:$line; done; echo done"],
+                     stdin=True, stdin_once=True)
+    cri.start(cid)
+    url = cri.rt.Attach(pb.AttachRequest(container_id=cid, stdin=True, stdout=True, stderr=True)).url
+    assert "/attach/" in url
+    # Sends the line, then closes stdin (v5 channel 255): the loop ends, the container exits.
+    r = run_ws(env, url, stdin="hello\n")
+    assert r["stdout"] == "got:hello\ndone\n"
+    assert r["status"]["status"] == "Success"
+    st = cri.wait_exited(cid)
+    assert st.exit_code == 0
+    other = cri.create(sid, cfg, "nostdin", IMAGE, command=["sleep", "60"])
+    cri.start(other)
+    with pytest.raises(grpc.RpcError) as err:
+        cri.rt.Attach(pb.AttachRequest(container_id=other, stdin=True, stdout=True))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "stdin" in err.value.details()

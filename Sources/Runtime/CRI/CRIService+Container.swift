@@ -81,7 +81,7 @@ extension CRIService {
                 hasSnapshot: true)
             try await runtime.create(
                 id: id, bundle: bundle, monitorDir: mdir, logPath: logPath.isEmpty ? "/dev/null" : logPath,
-                stdin: config.stdin, tty: config.tty)
+                stdin: config.stdin, stdinOnce: config.stdinOnce, tty: config.tty)
             var saved = record
             saved.pid = Int32((try? FileSystem.readString("\(mdir)/init.pid"))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
             try await state.save(saved)

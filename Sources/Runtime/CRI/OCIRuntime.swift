@@ -17,11 +17,12 @@ struct OCIRuntime: Sendable {
     }
 
     /// Starts the container's monitor, which runs `create` and returns once it is done.
-    func create(id: String, bundle: String, monitorDir: String, logPath: String, stdin: Bool, tty: Bool) async throws {
+    func create(id: String, bundle: String, monitorDir: String, logPath: String, stdin: Bool, stdinOnce: Bool = false, tty: Bool) async throws {
         var args = ["--runtime", path]
         for arg in globalArguments { args += ["--runtime-arg", arg] }
         args += ["--bundle", bundle, "--id", id, "--log", logPath, "--dir", monitorDir]
         if stdin { args.append("--stdin") }
+        if stdin && stdinOnce { args.append("--stdin-once") }
         if tty { args.append("--tty") }
         let result = try await Command.run(monitorPath, args, scratch: scratch, timeout: 120, newSession: true)
         guard result.status == .exited(0) else {

@@ -250,7 +250,25 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
     }
 
     public func attach(request: Runtime_V1_AttachRequest, context: ServerContext) async throws -> Runtime_V1_AttachResponse {
-        throw CRIError.unimplemented("Attach (streaming)").rpcError
+        try await rpc {
+            guard !request.containerID.isEmpty else { throw CRIError.invalidArgument(field: "container_id", reason: "must not be empty") }
+            guard request.stdin || request.stdout || request.stderr else {
+                throw CRIError.invalidArgument(field: "stdout", reason: "one of stdin, stdout and stderr must be set")
+            }
+            guard var record = try await service.state.container(request.containerID) else {
+                throw CRIError.notFound(kind: "container", id: request.containerID)
+            }
+            record = try await service.refresh(record)
+            guard record.state == .running else { throw CRIError.failedPrecondition("container \(record.id) is not running") }
+            let config = try Runtime_V1_ContainerConfig(serializedBytes: record.config)
+            if request.stdin && !config.stdin {
+                throw CRIError.invalidArgument(field: "stdin", reason: "container \(record.id) was created without stdin")
+            }
+            var response = Runtime_V1_AttachResponse()
+            response.url = service.streaming.register(StreamingServer.PendingAttach(
+                monitorDir: service.monitorDir(record.id), stdin: request.stdin, tty: config.tty, created: Date()))
+            return response
+        }
     }
 
     public func portForward(request: Runtime_V1_PortForwardRequest, context: ServerContext) async throws -> Runtime_V1_PortForwardResponse {

@@ -32,6 +32,14 @@ final class StreamingServer: @unchecked Sendable {
         var cleanup: @Sendable () -> Void
     }
 
+    /// An Attach request: the monitor's state directory (attach.sock, ctl).
+    struct PendingAttach: Sendable {
+        var monitorDir: String
+        var stdin: Bool
+        var tty: Bool
+        var created: Date
+    }
+
     /// A PortForward request: the pod's network namespace (nil: the node's) and its ports.
     struct PendingForward: Sendable {
         var netns: String?
@@ -42,6 +50,7 @@ final class StreamingServer: @unchecked Sendable {
     private let lock = NSLock()
     private var pending: [String: Pending] = [:]
     private var forwards: [String: PendingForward] = [:]
+    private var attaches: [String: PendingAttach] = [:]
     /// swiftlet-pause, which relays one port inside a pod's network namespace.
     var forwardHelper = ""
     private var channel: Channel?
@@ -70,6 +79,9 @@ final class StreamingServer: @unchecked Sendable {
                 if path.hasPrefix("/exec/") {
                     known = self.peek(token) != nil
                     protocols = ["v5.channel.k8s.io", "v4.channel.k8s.io"]
+                } else if path.hasPrefix("/attach/") {
+                    known = self.lock.withLock { self.attaches[token] != nil }
+                    protocols = ["v5.channel.k8s.io", "v4.channel.k8s.io"]
                 } else if path.hasPrefix("/portforward/") {
                     known = self.lock.withLock { self.forwards[token] != nil }
                     protocols = ["v4.channel.k8s.io", "portforward.k8s.io"]
@@ -87,6 +99,15 @@ final class StreamingServer: @unchecked Sendable {
             upgradePipelineHandler: { [self] channel, head in
                 let path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "")
                 let token = path.split(separator: "/").last.map(String.init) ?? ""
+                if path.hasPrefix("/attach/") {
+                    guard let request = self.lock.withLock({ self.attaches.removeValue(forKey: token) }) else { return channel.close() }
+                    let v5 = head.headers["Sec-WebSocket-Protocol"].joined(separator: ",").contains("v5.channel.k8s.io")
+                    return channel.pipeline.removeHandler(name: "cri-not-found").flatMap {
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(AttachSession(request: request, v5: v5))
+                        }
+                    }
+                }
                 if path.hasPrefix("/portforward/") {
                     guard let request = self.lock.withLock({ self.forwards.removeValue(forKey: token) }) else { return channel.close() }
                     // Ports may also come in the query (?port=80&port=8080), as kubectl sends them.
@@ -143,6 +164,16 @@ final class StreamingServer: @unchecked Sendable {
             pending[String(token)] = request
         }
         return "\(baseURL)/exec/\(token)"
+    }
+
+    /// Registers an attach and returns its URL (valid once, for a minute).
+    func register(_ request: PendingAttach) -> String {
+        let token = String(newID().prefix(32))
+        lock.withLock {
+            attaches = attaches.filter { Date().timeIntervalSince($0.value.created) < 60 }
+            attaches[token] = request
+        }
+        return "\(baseURL)/attach/\(token)"
     }
 
     /// Registers a port forward and returns its URL (valid once, for a minute).
@@ -444,5 +475,100 @@ private final class ForwardSession: ChannelInboundHandler, @unchecked Sendable {
         let fds = inputs
         inputs = inputs.map { _ in -1 }
         inputQueue.async { for fd in fds where fd >= 0 { close(fd) } }
+    }
+}
+
+/// One attach over one WebSocket: a client of the container's monitor (attach.sock). Output
+/// frames from the monitor become channel 1/2 frames; channel 0 goes to the container's stdin;
+/// channel 4 resizes the tty through the monitor's ctl FIFO; 255 (v5) ends stdin.
+private final class AttachSession: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    let request: StreamingServer.PendingAttach
+    let v5: Bool
+    private var socketFD: Int32 = -1
+    private let inputQueue = DispatchQueue(label: "cri.attach.input")
+
+    init(request: StreamingServer.PendingAttach, v5: Bool) {
+        self.request = request
+        self.v5 = v5
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let channel = context.channel
+        let fd: Int32
+        do { fd = try UnixSocket.connect(directory: request.monitorDir, name: "attach.sock") } catch {
+            ExecSession.finish(channel, status: ExecSession.failure("attaching: \(error)", exitCode: nil))
+            return
+        }
+        socketFD = fd
+        let reader = dup(fd)
+        DispatchQueue.global().async {
+            // Frames: stream (1 byte), length (4 bytes, big endian), bytes.
+            var pending: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 32768)
+            while true {
+                let n = chunk.withUnsafeMutableBytes { read(reader, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                pending.append(contentsOf: chunk[0..<n])
+                while pending.count >= 5 {
+                    let length = Int(pending[1]) << 24 | Int(pending[2]) << 16 | Int(pending[3]) << 8 | Int(pending[4])
+                    guard pending.count >= 5 + length else { break }
+                    var buffer = channel.allocator.buffer(capacity: length + 1)
+                    buffer.writeInteger(pending[0])
+                    buffer.writeBytes(pending[5..<(5 + length)])
+                    channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .binary, data: buffer), promise: nil)
+                    pending.removeFirst(5 + length)
+                }
+            }
+            close(reader)
+            ExecSession.finish(channel, status: ExecSession.success)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.opcode {
+        case .connectionClose:
+            shutdownInput()
+            context.close(promise: nil)
+        case .binary, .text, .continuation:
+            var payload = frame.unmaskedData
+            guard let stream = payload.readInteger(as: UInt8.self) else { return }
+            if stream == 0, socketFD >= 0, request.stdin {
+                let bytes = Array(payload.readableBytesView)
+                let fd = socketFD
+                inputQueue.async { _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
+            } else if stream == 4, request.tty {
+                struct Size: Decodable { var Width: UInt16; var Height: UInt16 }
+                if let size = try? JSONDecoder().decode(Size.self, from: Data(payload.readableBytesView)) {
+                    let ctl = "\(request.monitorDir)/ctl"
+                    inputQueue.async {
+                        let fd = open(ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+                        guard fd >= 0 else { return }
+                        let line = "resize \(size.Height) \(size.Width)\n"
+                        _ = line.withCString { write(fd, $0, strlen($0)) }
+                        close(fd)
+                    }
+                }
+            } else if stream == 255, v5 {
+                shutdownInput()
+            }
+        default:
+            break
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let fd = socketFD
+        socketFD = -1
+        if fd >= 0 { inputQueue.async { close(fd) } }
+    }
+
+    private func shutdownInput() {
+        let fd = socketFD
+        if fd >= 0 { inputQueue.async { shutdown(fd, Int32(SHUT_WR)) } }
     }
 }

@@ -2,7 +2,7 @@
 // format, keeps its exit status, and outlives the CRI daemon.
 //
 //   swiftlet-monitor --runtime PATH [--runtime-arg ARG]... --bundle DIR --id ID
-//                    --log FILE --dir STATEDIR [--stdin] [--tty]
+//                    --log FILE --dir STATEDIR [--stdin [--stdin-once]] [--tty]
 //
 // The process the daemon starts forks the real monitor and exits once `<runtime> create` has
 // succeeded (status 0) or failed (status 1, the runtime's message on stderr). The real monitor
@@ -12,6 +12,10 @@
 //   ctl          FIFO: "reopen\n" reopens the log file; "resize H W\n" resizes the tty
 //   exit         written atomically when init exits: "<exit status> <unix time ns>\n"
 //                (status 128+N for death by signal N)
+//   attach.sock  attach clients: they receive the output as frames (1 byte stream: 1 stdout,
+//                2 stderr; 4 bytes big-endian length; the bytes) and what they send goes to
+//                the container's stdin (with --stdin); with --stdin-once the first client to
+//                close its end closes the container's stdin.
 // Log lines: "<RFC3339Nano UTC> <stdout|stderr> <F|P> <text>\n" (P: a partial line, split
 // because it was longer than the buffer).
 #define _GNU_SOURCE
@@ -35,10 +39,12 @@
 #include <unistd.h>
 
 #define MAX_RUNTIME_ARGS 16
+#define MAX_CLIENTS 8
 #define LINE_MAX_BYTES 16384
 
 struct stream {
     const char *name;
+    int id;
     int fd;
     char buf[LINE_MAX_BYTES];
     size_t len;
@@ -46,6 +52,32 @@ struct stream {
 
 static const char *log_path;
 static int log_fd = -1;
+static int clients[MAX_CLIENTS];
+static int client_reading[MAX_CLIENTS];  // 0 once the client closed its sending side
+static int nclients = 0;
+
+static void drop_client(int i) {
+    close(clients[i]);
+    nclients--;
+    clients[i] = clients[nclients];
+    client_reading[i] = client_reading[nclients];
+}
+
+// Sends output to every attached client; a client that cannot keep up is dropped.
+static void broadcast(int stream, const char *data, size_t len) {
+    unsigned char head[5] = {(unsigned char)stream, (unsigned char)(len >> 24), (unsigned char)(len >> 16),
+                             (unsigned char)(len >> 8), (unsigned char)len};
+    for (int i = 0; i < nclients;) {
+        struct iovec iov[2] = {{head, 5}, {(void *)data, len}};
+        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+        ssize_t n = sendmsg(clients[i], &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n != (ssize_t)(5 + len)) {
+            drop_client(i);
+            continue;
+        }
+        i++;
+    }
+}
 
 static void die_to(int ready_fd, const char *fmt, const char *arg, int err) {
     char msg[1024];
@@ -139,6 +171,7 @@ static int pump(struct stream *s) {
         return 0;
     }
     consume(s, chunk, (size_t)n);
+    broadcast(s->id, chunk, (size_t)n);
     return 1;
 }
 
@@ -201,12 +234,13 @@ static void handle_control(int ctl_fd, int tty_fd) {
 int main(int argc, char **argv) {
     const char *runtime = NULL, *bundle = NULL, *id = NULL, *dir = NULL;
     const char *runtime_args[MAX_RUNTIME_ARGS];
-    int runtime_argc = 0, want_stdin = 0, tty = 0;
+    int runtime_argc = 0, want_stdin = 0, tty = 0, stdin_once = 0;
     static const struct option options[] = {
         {"runtime", required_argument, NULL, 'r'}, {"runtime-arg", required_argument, NULL, 'a'},
         {"bundle", required_argument, NULL, 'b'},  {"id", required_argument, NULL, 'i'},
         {"log", required_argument, NULL, 'l'},     {"dir", required_argument, NULL, 'd'},
         {"stdin", no_argument, NULL, 's'},         {"tty", no_argument, NULL, 't'},
+        {"stdin-once", no_argument, NULL, 'o'},
         {NULL, 0, NULL, 0}};
     int opt;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
@@ -225,12 +259,13 @@ int main(int argc, char **argv) {
         case 'd': dir = optarg; break;
         case 's': want_stdin = 1; break;
         case 't': tty = 1; break;
+        case 'o': stdin_once = 1; break;
         default: return 2;
         }
     }
     if (!runtime || !bundle || !id || !log_path || !dir) {
         fprintf(stderr, "usage: swiftlet-monitor --runtime PATH [--runtime-arg ARG]... --bundle DIR "
-                        "--id ID --log FILE --dir STATEDIR [--stdin] [--tty]\n");
+                        "--id ID --log FILE --dir STATEDIR [--stdin [--stdin-once]] [--tty]\n");
         return 2;
     }
 
@@ -367,6 +402,20 @@ int main(int argc, char **argv) {
     unlink(path);
     int ctl_fd = -1;
     if (mkfifo(path, 0600) == 0) ctl_fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    // Attach socket, bound through /proc/self/fd so long state paths fit in sun_path.
+    int attach_fd = -1;
+    int dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd >= 0) {
+        struct sockaddr_un addr = {.sun_family = AF_UNIX};
+        snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/attach.sock", dir_fd);
+        unlink(addr.sun_path);
+        attach_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (attach_fd >= 0 && (bind(attach_fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(attach_fd, 4) != 0)) {
+            close(attach_fd);
+            attach_fd = -1;
+        }
+    }
+    int stdin_fd = tty ? tty_fd : in_pipe[1];
     int sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sig_fd < 0) die_to(rfd, "swiftlet-monitor: signalfd%s: %s", "", errno);
 
@@ -378,20 +427,20 @@ int main(int argc, char **argv) {
     dup2(devnull, 1);
     dup2(devnull, 2);
     if (devnull > 2) close(devnull);
-    if (in_pipe[1] >= 0) {
-        // Nobody attaches yet: stdin stays open (empty) until the container exits.
-    }
 
-    struct stream out = {.name = "stdout", .fd = tty ? tty_fd : out_pipe[0]};
-    struct stream err = {.name = "stderr", .fd = tty ? -1 : err_pipe[0]};
+    struct stream out = {.name = "stdout", .id = 1, .fd = tty ? tty_fd : out_pipe[0]};
+    struct stream err = {.name = "stderr", .id = 2, .fd = tty ? -1 : err_pipe[0]};
     int exited = 0, exit_status = 0;
     while (!exited || out.fd >= 0 || err.fd >= 0) {
-        struct pollfd fds[4];
+        struct pollfd fds[5 + MAX_CLIENTS];
         int nfds = 0;
         fds[nfds++] = (struct pollfd){.fd = sig_fd, .events = POLLIN};
         fds[nfds++] = (struct pollfd){.fd = ctl_fd, .events = POLLIN};
         fds[nfds++] = (struct pollfd){.fd = out.fd, .events = POLLIN};
         fds[nfds++] = (struct pollfd){.fd = err.fd, .events = POLLIN};
+        fds[nfds++] = (struct pollfd){.fd = exited ? -1 : attach_fd, .events = POLLIN};
+        for (int i = 0; i < nclients; i++)
+            fds[nfds++] = (struct pollfd){.fd = clients[i], .events = client_reading[i] ? POLLIN : 0};
         // After init is gone, others (exec'd processes) may still hold the pipes: drain briefly.
         int rc = poll(fds, (nfds_t)nfds, exited ? 200 : -1);
         if (rc < 0 && errno != EINTR) break;
@@ -411,7 +460,38 @@ int main(int argc, char **argv) {
         if (fds[1].revents & POLLIN) handle_control(ctl_fd, tty_fd);
         if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) pump(&out);
         if (fds[3].revents & (POLLIN | POLLHUP | POLLERR)) pump(&err);
+        if (fds[4].revents & POLLIN) {
+            int c = accept4(attach_fd, NULL, NULL, SOCK_CLOEXEC);
+            if (c >= 0 && nclients < MAX_CLIENTS) {
+                client_reading[nclients] = 1;
+                clients[nclients++] = c;
+            }
+            else if (c >= 0) close(c);
+        }
+        // Clients in the order polled; iterate backwards so drop_client's swap is safe.
+        int polled = nfds - 5;
+        for (int i = polled - 1; i >= 0; i--) {
+            if (!(fds[5 + i].revents & (POLLIN | POLLHUP | POLLERR)) || i >= nclients) continue;
+            if (!client_reading[i]) {  // gone entirely
+                drop_client(i);
+                continue;
+            }
+            char buf[8192];
+            ssize_t n = read(clients[i], buf, sizeof buf);
+            if (n > 0) {
+                if (want_stdin && stdin_fd >= 0) write_all(stdin_fd, buf, (size_t)n);
+            } else if (n == 0 || errno != EINTR) {
+                // The client closed its input (or failed): it still gets output until it goes.
+                client_reading[i] = 0;
+                if (n < 0) drop_client(i);
+                if (stdin_once && !tty && stdin_fd >= 0) {
+                    close(stdin_fd);
+                    stdin_fd = -1;
+                }
+            }
+        }
     }
+    for (int i = nclients - 1; i >= 0; i--) drop_client(i);
     if (out.fd >= 0 && out.len > 0) write_line(&out, out.buf, out.len, 'F');
     if (err.fd >= 0 && err.len > 0) write_line(&err, err.buf, err.len, 'F');
     struct timespec now;

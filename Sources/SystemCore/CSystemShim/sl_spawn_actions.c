@@ -74,3 +74,22 @@ int sl_accept_receive_fd(int listener, int timeout_ms) {
     memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
     return fd;
 }
+
+#include <stdio.h>
+
+int sl_unix_connect_in(const char *dir, const char *name) {
+    int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return -1;
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s", dfd, name);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
+        int saved = errno;
+        if (fd >= 0) close(fd);
+        close(dfd);
+        errno = saved;
+        return -1;
+    }
+    close(dfd);
+    return fd;
+}

@@ -32,3 +32,11 @@ public struct ConsoleSocket: ~Copyable {
         unlink(path)
     }
 }
+
+/// Unix stream sockets.
+public enum UnixSocket {
+    /// Connects to the socket `name` in `directory` (any path length).
+    public static func connect(directory: String, name: String) throws(SystemCallError) -> Int32 {
+        try sys("connect", "\(directory)/\(name)") { sl_unix_connect_in(directory, name) }
+    }
+}

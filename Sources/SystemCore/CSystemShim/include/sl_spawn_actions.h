@@ -13,3 +13,6 @@ int sl_unix_listen(const char *path);
 /// Waits up to `timeout_ms` for one connection on `listener` and receives a descriptor sent with
 /// SCM_RIGHTS (a console socket's pty master); -1 and errno on failure (ETIMEDOUT at the deadline).
 int sl_accept_receive_fd(int listener, int timeout_ms);
+/// Connects a unix stream socket to `name` inside the directory `dir` (through
+/// /proc/self/fd, so long directory paths fit in sun_path); -1 and errno on failure.
+int sl_unix_connect_in(const char *dir, const char *name);
