@@ -17,8 +17,9 @@ extension PodWorker {
             switch observed.state {
             case .containerRunning:
                 status.state = ContainerState(running: ContainerStateRunning(startedAt: Self.rfc3339(nanos: observed.startedAt)))
-                status.started = true
-                status.ready = true
+                let verdict = probeVerdict(container, observed)
+                status.started = verdict.started
+                status.ready = verdict.ready
             case .containerExited:
                 var terminated = ContainerStateTerminated(
                     exitCode: observed.exitCode,

@@ -64,6 +64,8 @@ public actor PodWorker {
     private var removed = false
     /// Transition times of pod conditions.
     var conditionTimes: [String: (Bool, Date)] = [:]
+    /// Probe state per "containerID/kind" (a new container instance starts fresh).
+    var probes: [String: ProbeState] = [:]
 
     public init(pod: Pod, cri: CRIClient, builder: CRIConfigBuilder, backoffs: BackoffStore, metrics: KubeletMetrics,
                 logger: Logger, firstSeen: Date = Date()) {
@@ -184,6 +186,7 @@ public actor PodWorker {
             }
         }
         if anyActive {
+            await runProbes()
             lifecycle = .running
             if runningAt == nil, pod.spec.containers.allSatisfy({ containers[$0.name]?.state == .containerRunning }) {
                 runningAt = Date()
@@ -199,6 +202,54 @@ public actor PodWorker {
                 }
             }
         }
+    }
+
+    /// Runs the probes that are due: startup first, then liveness and readiness. A failed
+    /// liveness or startup probe stops the container; restartPolicy then decides.
+    func runProbes() async {
+        let now = Date().timeIntervalSince1970
+        for container in pod.spec.containers + pod.spec.sidecars {
+            guard let observed = containers[container.name], observed.state == .containerRunning else { continue }
+            let started = Double(observed.startedAt) / 1e9
+            var kinds: [(String, Probe)] = []
+            if let p = container.startupProbe { kinds.append(("startup", p)) }
+            let startupDone = container.startupProbe == nil || probes["\(observed.id)/startup"]?.healthy == true
+            if startupDone {
+                if let p = container.livenessProbe { kinds.append(("liveness", p)) }
+                if let p = container.readinessProbe { kinds.append(("readiness", p)) }
+            }
+            for (kind, probe) in kinds {
+                let key = "\(observed.id)/\(kind)"
+                var state = probes[key] ?? ProbeState()
+                if kind == "startup" && state.healthy == true { continue }
+                guard now >= started + Double(probe.effectiveInitialDelaySeconds),
+                      now - state.lastRun >= Double(probe.effectivePeriodSeconds) - 0.05 else { continue }
+                state.lastRun = now
+                let result = await Prober.run(probe, container: container, containerID: observed.id, podIP: sandboxIP, cri: cri)
+                state.record(result, probe: probe)
+                probes[key] = state
+                if case .failure(let why) = result {
+                    logger.info("probe failed", metadata: ["container": "\(container.name)", "probe": "\(kind)", "reason": "\(why)"])
+                }
+                if state.healthy == false && (kind == "liveness" || kind == "startup") {
+                    logger.info("container failed its \(kind) probe, will be restarted", metadata: ["container": "\(container.name)"])
+                    let grace = probe.terminationGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30
+                    if let preStop = container.lifecycle?.preStop?.exec {
+                        _ = try? await cri.execSync(observed.id, command: preStop.command ?? [], timeout: grace)
+                    }
+                    try? await cri.stopContainer(observed.id, timeout: grace)
+                    probes[key] = nil
+                    break
+                }
+            }
+        }
+    }
+
+    /// Ready and started as the probes say (no probe: running means ready/started).
+    func probeVerdict(_ container: Container, _ observed: ObservedContainer) -> (ready: Bool, started: Bool) {
+        let started = container.startupProbe == nil || probes["\(observed.id)/startup"]?.healthy == true
+        let ready = started && (container.readinessProbe == nil || probes["\(observed.id)/readiness"]?.healthy == true)
+        return (ready, started)
     }
 
     func shouldRestart(_ observed: ObservedContainer?) -> Bool {
