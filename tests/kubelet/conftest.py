@@ -19,12 +19,14 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="module", params=["containerd"])
+@pytest.fixture(scope="module", params=kubeletlib.RUNTIMES)
 def node(request):
-    """One node (runtime + kubeletd) per test module; each test uses its own manifests."""
+    """One node (runtime + kubeletd) per test module and runtime; each test uses its own manifests."""
+    if not kubeletlib.runtime_available(request.param):
+        pytest.skip(f"{request.param} is not available (build swiftlet-cri, -monitor, -pause, -runc, -cni)")
     n = kubeletlib.Node(runtime=request.param)
     try:
-        n.start_containerd()
+        n.start_runtime()
         n.start_kubelet()
         yield n
     finally:

@@ -20,6 +20,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 PAUSE_IMAGE = "registry.k8s.io/pause:3.9"
 BUSYBOX_IMAGE = "docker.io/library/busybox:1"
+LOCAL_BUSYBOX = "127.0.0.1:5000/test/busybox:1"
+RUNTIMES = ["containerd", "swiftlet-cri"]
+
+
+def runtime_available(runtime) -> bool:
+    if runtime == "containerd":
+        return shutil.which("containerd") is not None and shutil.which("runc") is not None
+    d = bin_dir()
+    return all((d / n).exists() for n in ("swiftlet-cri", "swiftlet-monitor", "swiftlet-pause", "swiftlet-runc", "swiftlet-cni")) \
+        and shutil.which("docker-registry") is not None and shutil.which("skopeo") is not None
 
 
 def bin_dir() -> Path:
@@ -118,6 +128,9 @@ class Node:
         self.port = free_port()
         self.procs = {}
         self.logs = {}
+        # The image tests run: imported into containerd, or pulled by swiftlet-cri from a local
+        # registry in the namespace.
+        self.image = BUSYBOX_IMAGE if runtime == "containerd" else LOCAL_BUSYBOX
         subprocess.run(["ip", "netns", "add", self.ns], check=True)
         self.netns_exec(["ip", "link", "set", "lo", "up"])
 
@@ -205,6 +218,56 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
             self.ctr(["images", "import", "--no-unpack", str(archive)])
         return self
 
+    def start_runtime(self):
+        return self.start_containerd() if self.runtime == "containerd" else self.start_swiftlet_cri()
+
+    def start_swiftlet_cri(self):
+        """swiftlet-cri with our CNI plugin, and a registry on 127.0.0.1:5000 holding busybox."""
+        t = self.tmp
+        for d in ("cni-bin", "cni-conf", "cri-root", "cri-state", "netns", "images", "registry", "ipam", "runc"):
+            (t / d).mkdir()
+        bins = bin_dir()
+        for name in ("bridge", "host-local"):
+            os.symlink(bins / "swiftlet-cni", t / "cni-bin" / name)
+        (t / "cni-conf" / "10-kl.conflist").write_text(json.dumps({
+            "cniVersion": "1.0.0", "name": f"kl{self.tag}", "plugins": [
+                {"type": "bridge", "bridge": f"klb{self.tag[:6]}", "isGateway": True, "isDefaultGateway": True,
+                 "ipMasq": False, "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.77.0.0/16"}]],
+                                           "routes": [{"dst": "0.0.0.0/0"}], "dataDir": str(t / "ipam")}}]}))
+        (t / "registries.yaml").write_text('registries:\n  "127.0.0.1:5000":\n    plainHTTP: true\n')
+        (t / "registry.yml").write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {t / 'registry'}\n"
+                                        "http:\n  addr: 127.0.0.1:5000\n")
+        self.spawn("registry", ["docker-registry", "serve", str(t / "registry.yml")])
+        deadline = time.time() + 20
+        while subprocess.run(self.enter(["curl", "-sf", "http://127.0.0.1:5000/v2/"]), capture_output=True).returncode != 0:
+            if time.time() > deadline:
+                raise RuntimeError("registry did not start:\n" + self.log("registry")[-2000:])
+            time.sleep(0.1)
+        archive = busybox_oci_archive(t / "busybox.tar", "1", cmd=("sh",))
+        self.netns_exec(["skopeo", "copy", "--format", "v2s2", "--dest-tls-verify=false", f"oci-archive:{archive}",
+                         f"docker://{LOCAL_BUSYBOX}"])
+        self.socket = t / "cri.sock"
+        config = {"listen": str(self.socket), "root_dir": str(t / "cri-root"), "state_dir": str(t / "cri-state"),
+                  "netns_dir": str(t / "netns"), "image_dir": str(t / "images"), "runtime_root": str(t / "runc"),
+                  "cni_conf_dir": str(t / "cni-conf"), "cni_bin_dirs": [str(t / "cni-bin")],
+                  "cgroup_enforcement": False, "restrict_oom_score_adj": True, "cgroup_parent": self.cgroup_root,
+                  "registry_config": str(t / "registries.yaml")}
+        (t / "cri.json").write_text(json.dumps(config))
+        self.spawn("swiftlet-cri", [str(bins / "swiftlet-cri"), "--config", str(t / "cri.json")])
+        deadline = time.time() + 30
+        while not self.socket.exists():
+            if time.time() > deadline or self.procs["swiftlet-cri"].poll() is not None:
+                raise RuntimeError("swiftlet-cri did not start:\n" + self.log("swiftlet-cri")[-3000:])
+            time.sleep(0.1)
+        return self
+
+    def runtime_containers(self):
+        """IDs of every container the runtime holds (through the kubelet-independent CLI)."""
+        if self.runtime == "containerd":
+            return [l for l in self.ctr(["containers", "list", "-q"]).stdout.split() if l]
+        runc = self.tmp / "runc"
+        return [d for d in os.listdir(runc)] if runc.exists() else []
+
     def ctr(self, args):
         return subprocess.run(["ctr", "-a", str(self.socket), "-n", "k8s.io"] + args, check=True,
                               capture_output=True, text=True)
@@ -283,6 +346,20 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
         if "containerd" in self.procs:
             self.crictl_like_cleanup()
             self.stop("containerd")
+        if "swiftlet-cri" in self.procs:
+            self.stop("swiftlet-cri")
+            runc = self.tmp / "runc"
+            for cid in (os.listdir(runc) if runc.exists() else []):
+                subprocess.run([str(bin_dir() / "swiftlet-runc"), "--root", str(runc), "delete", "--force", cid],
+                               capture_output=True)
+        self.stop("registry")
+        # Whatever still runs in the namespace (monitors, pause, containers).
+        ns_pids = subprocess.run(["ip", "netns", "pids", self.ns], capture_output=True, text=True).stdout.split()
+        for pid in ns_pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
         # Stray shims (containerd-shim-runc-v2) started for this root.
         out = subprocess.run(["pgrep", "-f", f"{self.tmp}"], capture_output=True, text=True).stdout.split()
         for pid in out:

@@ -2,7 +2,7 @@
 from test_static_pods import IMAGE, main_state, status
 
 
-def probe_pod(name, command, probes):
+def probe_pod(name, command, probes, image=IMAGE):
     return f"""apiVersion: v1
 kind: Pod
 metadata: {{name: {name}}}
@@ -10,7 +10,7 @@ spec:
   terminationGracePeriodSeconds: 2
   containers:
   - name: main
-    image: {IMAGE}
+    image: {image}
     command: [sh, -c, "{command}"]
     ports: [{{name: web, containerPort: 8080}}]
 {probes}"""
@@ -20,7 +20,7 @@ def test_exec_readiness_turns_ready_when_the_check_passes(node, manifests):
     manifests("ready.yaml", probe_pod("ready", "sleep 4; touch /tmp/ready; sleep 3600", """    readinessProbe:
       exec: {command: [cat, /tmp/ready]}
       periodSeconds: 1
-"""))
+""", image=node.image))
     node.wait_for(lambda: status(node, "ready").get("phase") == "Running", what="Running")
     s = main_state(node, "ready")
     assert "running" in s["state"] and s["ready"] is False
@@ -38,7 +38,7 @@ def test_http_and_tcp_probes_against_a_server_in_the_pod(node, manifests):
     livenessProbe:
       tcpSocket: {port: 8080}
       periodSeconds: 1
-"""))
+""", image=node.image))
     node.wait_for(lambda: main_state(node, "web")["ready"], timeout=30, what="web ready through httpGet")
     assert main_state(node, "web")["restartCount"] == 0
 
@@ -48,7 +48,7 @@ def test_failing_liveness_restarts_the_container(node, manifests):
       httpGet: {path: /, port: 8080}
       periodSeconds: 1
       failureThreshold: 2
-"""))
+""", image=node.image))
     node.wait_for(lambda: main_state(node, "live")["restartCount"] >= 1, timeout=40, what="restart after liveness failures")
     assert "probe failed" in node.log("kubeletd")
 
@@ -57,6 +57,6 @@ def test_http_readiness_failure_status_code_keeps_not_ready(node, manifests):
     manifests("notfound.yaml", probe_pod("notfound", "mkdir -p /www && httpd -f -p 8080 -h /www", """    readinessProbe:
       httpGet: {path: /missing, port: 8080}
       periodSeconds: 1
-"""))
+""", image=node.image))
     node.wait_for(lambda: "statuscode: 404" in node.log("kubeletd"), timeout=30, what="404 logged")
     assert main_state(node, "notfound")["ready"] is False

@@ -9,7 +9,7 @@ import kubeletlib
 IMAGE = kubeletlib.BUSYBOX_IMAGE
 
 
-def pod_yaml(name, command, restart="Always", extra=""):
+def pod_yaml(name, command, restart="Always", extra="", image=IMAGE):
     return f"""apiVersion: v1
 kind: Pod
 metadata:
@@ -20,7 +20,7 @@ spec:
   terminationGracePeriodSeconds: 2
   containers:
   - name: main
-    image: {IMAGE}
+    image: {image}
     imagePullPolicy: IfNotPresent
     command: [sh, -c, {json.dumps(command)}]
 {extra}"""
@@ -36,7 +36,7 @@ def main_state(node, name):
 
 
 def runtime_containers(node):
-    return [l for l in node.ctr(["containers", "list", "-q"]).stdout.split() if l]
+    return node.runtime_containers()
 
 
 def test_pod_runs_with_env_expansion_downward_api_and_logs(node, manifests):
@@ -44,7 +44,7 @@ def test_pod_runs_with_env_expansion_downward_api_and_logs(node, manifests):
     - {name: MSG, value: hi}
     - name: POD
       valueFrom: {fieldRef: {fieldPath: metadata.name}}
-"""))
+""", image=node.image))
     node.wait_for(lambda: status(node, "hello").get("phase") == "Running", what="hello Running")
     s = status(node, "hello")
     conditions = {c["type"]: c["status"] for c in s["conditions"]}
@@ -64,7 +64,7 @@ def test_pod_runs_with_env_expansion_downward_api_and_logs(node, manifests):
 
 
 def test_bad_manifest_is_reported_and_skipped(node, manifests):
-    manifests("good.yaml", pod_yaml("good", "sleep 3600"))
+    manifests("good.yaml", pod_yaml("good", "sleep 3600", image=node.image))
     manifests("bad.yaml", """apiVersion: v1
 kind: Pod
 metadata: {name: bad}
@@ -81,11 +81,11 @@ spec:
 
 
 def test_edit_replaces_and_removal_stops_the_pod(node, manifests):
-    manifests("edit.yaml", pod_yaml("edit", "echo v1; sleep 3600"))
+    manifests("edit.yaml", pod_yaml("edit", "echo v1; sleep 3600", image=node.image))
     node.wait_for(lambda: status(node, "edit").get("phase") == "Running", what="v1 Running")
     first = node.pods()[f"edit-{node.node_name}"]
     before = set(runtime_containers(node))
-    manifests("edit.yaml", pod_yaml("edit", "echo v2; sleep 3600"))
+    manifests("edit.yaml", pod_yaml("edit", "echo v2; sleep 3600", image=node.image))
     node.wait_for(lambda: node.pods()[f"edit-{node.node_name}"]["metadata"]["uid"] != first["metadata"]["uid"]
                   and status(node, "edit").get("phase") == "Running", what="v2 Running")
     logs = node.wait_for(lambda: node.get(f"/containerLogs/default/edit-{node.node_name}/main").strip(), what="v2 logs")
@@ -98,7 +98,7 @@ def test_edit_replaces_and_removal_stops_the_pod(node, manifests):
 
 
 def test_crash_loop_restarts_with_backoff(node, manifests):
-    manifests("crash.yaml", pod_yaml("crash", "echo boom; exit 3"))
+    manifests("crash.yaml", pod_yaml("crash", "echo boom; exit 3", image=node.image))
     node.wait_for(lambda: main_state(node, "crash")["restartCount"] >= 1, timeout=30, what="first restart")
     state = node.wait_for(lambda: (s := main_state(node, "crash")) and "waiting" in s["state"] and s, timeout=30,
                           what="CrashLoopBackOff")
@@ -114,8 +114,8 @@ def test_crash_loop_restarts_with_backoff(node, manifests):
 
 
 def test_restart_policies_end_in_succeeded_or_failed(node, manifests):
-    manifests("ok.yaml", pod_yaml("ok", "exit 0", restart="OnFailure"))
-    manifests("fail.yaml", pod_yaml("fail", "exit 7", restart="Never"))
+    manifests("ok.yaml", pod_yaml("ok", "exit 0", restart="OnFailure", image=node.image))
+    manifests("fail.yaml", pod_yaml("fail", "exit 7", restart="Never", image=node.image))
     node.wait_for(lambda: status(node, "ok").get("phase") == "Succeeded", what="ok Succeeded")
     node.wait_for(lambda: status(node, "fail").get("phase") == "Failed", what="fail Failed")
     term = main_state(node, "fail")["state"]["terminated"]
@@ -132,21 +132,21 @@ spec:
   volumes: [{{name: shared, emptyDir: {{}}}}]
   initContainers:
   - name: first
-    image: {IMAGE}
+    image: {node.image}
     command: [sh, -c, "echo first >> /shared/order"]
     volumeMounts: [{{name: shared, mountPath: /shared}}]
   - name: second
-    image: {IMAGE}
+    image: {node.image}
     command: [sh, -c, "grep -q first /shared/order && echo second >> /shared/order"]
     volumeMounts: [{{name: shared, mountPath: /shared}}]
   - name: sidecar
-    image: {IMAGE}
+    image: {node.image}
     restartPolicy: Always
     command: [sh, -c, "echo sidecar >> /shared/order; sleep 3600"]
     volumeMounts: [{{name: shared, mountPath: /shared}}]
   containers:
   - name: main
-    image: {IMAGE}
+    image: {node.image}
     command: [sh, -c, "echo main >> /shared/order; cat /shared/order; sleep 3600"]
     volumeMounts: [{{name: shared, mountPath: /shared}}]
 """)
@@ -159,7 +159,7 @@ spec:
 
 
 def test_kill9_and_restart_adopts_running_pods(node, manifests):
-    manifests("adopt.yaml", pod_yaml("adopt", "sleep 3600"))
+    manifests("adopt.yaml", pod_yaml("adopt", "sleep 3600", image=node.image))
     node.wait_for(lambda: status(node, "adopt").get("phase") == "Running", what="adopt Running")
     before = main_state(node, "adopt")
     node.stop("kubeletd", sig=9)
