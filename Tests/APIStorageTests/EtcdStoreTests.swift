@@ -73,4 +73,46 @@ struct EtcdStoreTests {
             #expect(try await store.count(prefix: "/registry/pods/many/") == 500)
         }
     }
+
+    @Test("a three-member cluster: losing the member in use moves writes and watches to another")
+    func clusterFailover() async throws {
+        let members = try await EtcdServer.cluster(size: 3)
+        defer { withExtendedLifetime(members) {} }
+        var options = StoreOptions.testing
+        options.requestTimeout = .seconds(10)
+        let store = try await EtcdStore(endpoints: members.map(\.endpoint), options: options)
+        let start = try await store.currentRevision()
+        let stream = store.watch(prefix: "/registry/ha/", afterRevision: start)
+        var written: [Int64] = []
+        for index in 0..<5 {
+            written.append(try await retryingCreate(store, "/registry/ha/before-\(index)").modRevision)
+        }
+        members[0].kill9()  // the member the store uses first
+        for index in 0..<5 {
+            written.append(try await retryingCreate(store, "/registry/ha/after-\(index)").modRevision)
+        }
+        #expect(try await store.count(prefix: "/registry/ha/") == 10)
+        let seen = try await collect(stream, count: 10).map(\.revision)
+        #expect(seen == written)
+        await store.close()
+    }
+}
+
+/// Creates `key`, retrying while the store answers `.unavailable` (a member died or an election
+/// is running), as the apiserver's clients do on a 5xx. A create whose answer was lost but which
+/// was applied comes back as `.alreadyExists` on the retry; then the stored object is the result.
+func retryingCreate(_ store: any Store, _ key: String) async throws -> StoredObject {
+    var lastError: (any Error)?
+    for attempt in 0..<20 {
+        do {
+            return try await store.create(key, value: bytes("v"))
+        } catch StorageError.unavailable(let reason) {
+            lastError = StorageError.unavailable(reason)
+            try await Task.sleep(for: .milliseconds(100 * (attempt + 1)))
+        } catch StorageError.alreadyExists(let key) where lastError != nil {
+            if let object = try await store.get(key) { return object }
+            throw StorageError.alreadyExists(key: key)
+        }
+    }
+    throw lastError ?? StorageError.unavailable("retries exhausted")
 }

@@ -39,18 +39,35 @@ final class EtcdServer: @unchecked Sendable {
     // @unchecked: `process` is replaced only by start/restart, which tests call sequentially.
     static let binary = "/usr/bin/etcd"
     let directory: TemporaryDirectory
+    let name: String
     let clientPort: Int
     let peerPort: Int
+    let initialCluster: String?
     private(set) var process: Process
 
     var endpoint: EtcdEndpoint { EtcdEndpoint(host: "127.0.0.1", port: clientPort) }
 
-    init() async throws {
+    /// A single-member etcd, or (with `initialCluster`) one member of a cluster on loopback.
+    init(name: String = "test", clientPort: Int? = nil, peerPort: Int? = nil, initialCluster: String? = nil) async throws {
         directory = try TemporaryDirectory("apistorage-etcd")
-        clientPort = try freePort()
-        peerPort = try freePort()
+        self.name = name
+        self.clientPort = try clientPort ?? freePort()
+        self.peerPort = try peerPort ?? freePort()
+        self.initialCluster = initialCluster
         process = Process()
         try await launch()
+    }
+
+    /// Starts a cluster of `size` members on loopback (fast elections: 50 ms heartbeats).
+    static func cluster(size: Int) async throws -> [EtcdServer] {
+        let ports = try (0..<size).map { _ in (client: try freePort(), peer: try freePort()) }
+        let initial = ports.enumerated().map { "m\($0.offset)=http://127.0.0.1:\($0.element.peer)" }.joined(separator: ",")
+        var members: [EtcdServer] = []
+        for (index, port) in ports.enumerated() {
+            members.append(
+                try await EtcdServer(name: "m\(index)", clientPort: port.client, peerPort: port.peer, initialCluster: initial))
+        }
+        return members
     }
 
     private func launch() async throws {
@@ -59,12 +76,14 @@ final class EtcdServer: @unchecked Sendable {
         let client = "http://127.0.0.1:\(clientPort)"
         let peer = "http://127.0.0.1:\(peerPort)"
         process.arguments = [
-            "--name", "test", "--data-dir", directory.path + "/data",
+            "--name", name, "--data-dir", directory.path + "/data",
             "--listen-client-urls", client, "--advertise-client-urls", client,
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-            "--initial-cluster", "test=\(peer)", "--initial-cluster-state", "new",
+            "--initial-cluster", initialCluster ?? "\(name)=\(peer)", "--initial-cluster-state", "new",
+            "--heartbeat-interval", "50", "--election-timeout", "500",
             "--experimental-watch-progress-notify-interval", "500ms",
-            "--logger", "zap", "--log-outputs", directory.path + "/etcd.log", "--log-level", ProcessInfo.processInfo.environment["APISTORAGE_ETCD_LOG_LEVEL"] ?? "warn",
+            "--logger", "zap", "--log-outputs", directory.path + "/etcd.log",
+            "--log-level", ProcessInfo.processInfo.environment["APISTORAGE_ETCD_LOG_LEVEL"] ?? "warn",
         ]
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice

@@ -103,6 +103,14 @@ final class EtcdChannel: Sendable {
         }
     }
 
+    /// Starts closing every connection without waiting (store deinit).
+    func beginShutdown() {
+        for connection in state.withLock({ $0.unary.values.map(\.connection) }) {
+            connection.client.beginGracefulShutdown()
+        }
+        watchConnection.client.beginGracefulShutdown()
+    }
+
     func shutdown() async {
         let (unary, closing) = state.withLock { state in
             defer { state.unary.removeAll() }
@@ -163,6 +171,14 @@ public final class EtcdStore: Store {
                     compact: { [weak self] revision in try await self?.compact(through: revision) })
             }
         }
+    }
+
+    deinit {
+        // Normally `close()` already did this: stop the compactor and the connections of a
+        // store dropped without it.
+        compactor.withLock { $0?.cancel() }
+        for task in watches.withLock({ Array($0.tasks.values) }) { task.cancel() }
+        for channel in connections { channel.beginShutdown() }
     }
 
     /// The endpoint in use, and its index.

@@ -84,6 +84,13 @@ public final class SQLiteStore: Store {
         startBackgroundWork()
     }
 
+    deinit {
+        // Normally `close()` already did this; a store dropped without it must not leave its
+        // bookmark and compaction tasks running.
+        for task in background.withLock({ $0 }) { task.cancel() }
+        broadcaster.close()
+    }
+
     private func startBackgroundWork() {
         let progressInterval = options.progressInterval
         let progress = Task { [broadcaster] in
@@ -229,9 +236,11 @@ public final class SQLiteStore: Store {
                     arguments: [SQLiteSchema.deleted, previous, revision])
                 try db.execute(sql: "UPDATE meta SET value = ? WHERE name = 'compacted'", arguments: [revision])
             }
-            // Give freed pages back to the file system (auto_vacuum = INCREMENTAL).
+            // Give freed pages back to the file system (auto_vacuum = INCREMENTAL), then move
+            // the WAL into the file and truncate it (best effort: a long reader can hold it).
             try await pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA incremental_vacuum")
+                _ = try? db.checkpoint(.truncate)
             }
         } catch let error as StorageError {
             throw error
