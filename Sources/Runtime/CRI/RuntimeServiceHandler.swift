@@ -97,11 +97,10 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
                 throw CRIError.notFound(kind: "pod sandbox", id: request.podSandboxID)
             }
             var response = try service.sandboxStatus(try await service.refresh(record), verbose: request.verbose)
-            if request.verbose || true {
-                for container in await service.state.containers(inSandbox: record.id) {
-                    let current = try await service.refresh(container)
-                    response.containersStatuses.append(try service.containerStatus(current, verbose: false).status)
-                }
+            // The statuses of the pod's containers too (what the evented PLEG reads).
+            for container in await service.state.containers(inSandbox: record.id) {
+                let current = try await service.refresh(container)
+                response.containersStatuses.append(try service.containerStatus(current, verbose: false).status)
             }
             return response
         }
