@@ -48,6 +48,9 @@ def stubs():
         return _stubs
     from grpc_tools import protoc
     out = Path(tempfile.mkdtemp(prefix="cri-stubs-"))
+    import atexit
+    import shutil
+    atexit.register(shutil.rmtree, out, True)
     rc = protoc.main(["protoc", f"-I{REPO / 'proto' / 'cri'}", f"--python_out={out}",
                       f"--grpc_python_out={out}", "api.proto"])
     assert rc == 0, "protoc failed on proto/cri/api.proto"
