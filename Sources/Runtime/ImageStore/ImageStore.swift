@@ -167,15 +167,15 @@ public final class ImageStore: Sendable {
     func record(_ query: String) throws(ImageStoreError) -> ImageRecord? {
         let all = try records()
         let lowered = query.lowercased()
-        var hex = lowered.hasPrefix("sha256:") ? String(lowered.dropFirst(7)) : lowered
-        if hex.utf8.allSatisfy(ImageReference.isLowerHex), !hex.isEmpty {
+        let hex = lowered.hasPrefix("sha256:") ? String(lowered.dropFirst(7)) : lowered
+        // IDs: "sha256:<hex>", 64 hex digits, or a unique prefix of at least 3 digits.
+        if !hex.isEmpty, hex.utf8.allSatisfy(ImageReference.isLowerHex) {
             if hex.count == 64 { return all.first { StoreLayout.hex($0.image.id) == hex } }
             if lowered.hasPrefix("sha256:") || hex.count >= 3 {
                 let matches = all.filter { StoreLayout.hex($0.image.id).hasPrefix(hex) }
                 if matches.count == 1 { return matches[0] }
                 if matches.count > 1 { throw .invalidArgument(field: "image", reason: "ID prefix \"\(query)\" is ambiguous") }
             }
-            hex = ""
         }
         let ref: ImageReference
         do { ref = try ImageReference.parse(query) } catch {

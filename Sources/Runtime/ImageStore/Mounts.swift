@@ -29,12 +29,15 @@ enum Mounts {
         }
     }
 
-    /// True when `path` is the root of an overlayfs mount.
+    /// True when `path` is the root of an overlayfs mount: an overlayfs whose device differs from
+    /// its parent directory's (so a store that itself lives on overlayfs is not mistaken for one).
     static func isOverlayMount(_ path: String) -> Bool {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        guard let type = try? Namespace.fileSystemType(fd: fd, path: path) else { return false }
-        return type == overlayMagic
+        guard let type = try? Namespace.fileSystemType(fd: fd, path: path), type == overlayMagic else { return false }
+        var own = stat(), parent = stat()
+        guard fstat(fd, &own) == 0, stat(path + "/..", &parent) == 0 else { return false }
+        return own.st_dev != parent.st_dev
     }
 }

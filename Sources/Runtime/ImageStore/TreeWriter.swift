@@ -93,21 +93,28 @@ final class TreeWriter {
 
         switch type {
         case S_IFREG:
-            try removeExisting(parent, name, keepDirectory: false, entry: path)
-            let fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw Failure(reason: "entry \"\(path)\": create: \(errnoText())") }
+            let fd = try creating(parent, name, entry: path) {
+                openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            }
             defer { Glibc.close(fd) }
             written = try copyData(from: archive, to: fd, entry: path)
             let size = archive_entry_size(entry)
-            if size > 0, ftruncate(fd, off_t(size)) != 0 { throw Failure(reason: "entry \"\(path)\": truncate: \(errnoText())") }
+            // Sparse files end in a hole the data blocks do not cover.
+            if size > 0, UInt64(size) > written, ftruncate(fd, off_t(size)) != 0 {
+                throw Failure(reason: "entry \"\(path)\": truncate: \(errnoText())")
+            }
             try applyOwnerAndMode(fd: fd, uid: uid, gid: gid, mode: mode, entry: path)
             try applyXattrs(entry, fd: fd, path: path)
             var times = [mtime, mtime]
             futimens(fd, &times)
         case S_IFDIR:
-            try removeExisting(parent, name, keepDirectory: true, entry: path)
-            if mkdirat(parent, name, 0o700) != 0 && currentErrno() != EEXIST {
-                throw Failure(reason: "entry \"\(path)\": mkdir: \(errnoText())")
+            if mkdirat(parent, name, 0o700) != 0 {
+                guard currentErrno() == EEXIST else { throw Failure(reason: "entry \"\(path)\": mkdir: \(errnoText())") }
+                // An existing directory is kept (its metadata updated); anything else is replaced.
+                try removeExisting(parent, name, keepDirectory: true, entry: path)
+                if mkdirat(parent, name, 0o700) != 0 && currentErrno() != EEXIST {
+                    throw Failure(reason: "entry \"\(path)\": mkdir: \(errnoText())")
+                }
             }
             let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             guard fd >= 0 else { throw Failure(reason: "entry \"\(path)\": open directory: \(errnoText())") }
@@ -117,8 +124,7 @@ final class TreeWriter {
             directoryTimes.append((parts, mtime))
         case S_IFLNK:
             guard let cTarget = archive_entry_symlink(entry) else { throw Failure(reason: "entry \"\(path)\": symlink without target") }
-            try removeExisting(parent, name, keepDirectory: false, entry: path)
-            if symlinkat(cTarget, parent, name) != 0 { throw Failure(reason: "entry \"\(path)\": symlink: \(errnoText())") }
+            _ = try creating(parent, name, entry: path) { symlinkat(cTarget, parent, name) }
             if options.preserveOwners, fchownat(parent, name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0 {
                 throw Failure(reason: "entry \"\(path)\": chown: \(errnoText())")
             }
@@ -201,6 +207,18 @@ final class TreeWriter {
                 throw Failure(reason: "entry \"\(path)\": xattr \(key): \(errnoText(code))")
             }
         }
+    }
+
+    /// Runs a create call (-1 and errno on failure); when the name exists already (a later entry
+    /// of the same layer replaces an earlier one), removes it and tries once more.
+    private func creating(_ parent: Int32, _ name: String, entry: String, _ create: () -> Int32) throws(Failure) -> Int32 {
+        var result = create()
+        if result < 0 && currentErrno() == EEXIST {
+            try removeExisting(parent, name, keepDirectory: false, entry: entry)
+            result = create()
+        }
+        guard result >= 0 else { throw Failure(reason: "entry \"\(entry)\": create: \(errnoText())") }
+        return result
     }
 
     /// Removes what is at `name` unless it is a directory and `keepDirectory`.
