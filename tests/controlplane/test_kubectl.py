@@ -183,3 +183,19 @@ def test_typed_kubectl_commands_send_protobuf(server, namespace):
         assert '"kubernetes-admin"' in who and "system:masters" in who
     finally:
         server.kubectl("delete", "namespace", ns2, check=False)
+
+
+def test_explain_and_openapi(server, namespace):
+    out = server.kubectl("explain", "pods.spec.containers").stdout
+    assert "KIND:" in out and "Pod" in out and "image" in out
+    out = server.kubectl("explain", "deployment.spec.replicas").stdout
+    assert "Number of desired pods" in out
+    # apply computes its patch from the published merge keys: a changed container env entry
+    # merges by name and a removed one is dropped
+    base = DEPLOYMENT.replace("IMAGE", "nginx:1.25").replace("MODEVALUE", "x").replace("name: web", "name: explained")
+    server.kubectl("-n", namespace, "apply", "-f", "-", input=base)
+    changed = base.replace('env: [{name: MODE, value: "x"}]', 'env: [{name: OTHER, value: "y"}]')
+    r = server.kubectl("-n", namespace, "apply", "-f", "-", input=changed)
+    assert "warning" not in r.stderr.lower(), r.stderr
+    env = get(server, namespace, "deployment", "explained")["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert env == [{"name": "OTHER", "value": "y"}]
