@@ -12,6 +12,9 @@ func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
+/// Link flags for the small C programs that run once per pod or per container.
+let perPodProgram: [LinkerSetting] = [.unsafeFlags(["-static-executable", "-Xlinker", "--gc-sections"])]
+
 let package = Package(
     name: "swiftlet",
     platforms: [.macOS(.v15)],
@@ -127,8 +130,12 @@ let package = Package(
             name: "SwiftletCRI",
             dependencies: ["CRI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Runtime/swiftlet-cri", swiftSettings: strict),
-        .executableTarget(name: "SwiftletPause", path: "Sources/Runtime/swiftlet-pause"),
-        .executableTarget(name: "SwiftletMonitor", path: "Sources/Runtime/swiftlet-monitor"),
+        // One of each per pod / per container: static (no ld.so, no shared Swift runtime mapped),
+        // unused sections dropped, so each costs about as much memory as a plain C program.
+        .executableTarget(
+            name: "SwiftletPause", path: "Sources/Runtime/swiftlet-pause", linkerSettings: perPodProgram),
+        .executableTarget(
+            name: "SwiftletMonitor", path: "Sources/Runtime/swiftlet-monitor", linkerSettings: perPodProgram),
 
         // ControlPlaneLite: storage (SQLite embedded, etcd v3), the apiserver, the CLI.
         .target(
@@ -219,7 +226,8 @@ let package = Package(
             name: "KubeletTests", dependencies: ["KubeletCore"],
             path: "Tests/KubeletTests", swiftSettings: strict),
         .testTarget(
-            name: "APIStorageTests", dependencies: ["APIStorage"],
+            name: "APIStorageTests",
+            dependencies: ["APIStorage", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/APIStorageTests", swiftSettings: strict),
         .testTarget(
             name: "APIServerTests", dependencies: ["APIServer", "APIStorage"],
