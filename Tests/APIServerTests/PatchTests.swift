@@ -50,3 +50,17 @@ import Testing
         #expect(out.value(at: ["spec", "ports"]) == (try json(#"[{"port":80,"nodePort":30001,"targetPort":8080},{"port":443}]"#)))
     }
 }
+
+@Suite struct WireTests {
+    @Test func resourceVersionSplicedWithoutParsing() throws {
+        let object: JSONValue = ["kind": "Pod", "apiVersion": "v1", "metadata": ["name": "p", "labels": ["a": "b"]], "spec": [:]]
+        let spliced = try #require(APIServer.withResourceVersion(object.serialized(), 42))
+        let parsed = try JSONValue.parse(spliced)
+        #expect(parsed.value(at: ["metadata", "resourceVersion"]) == "42")
+        #expect(parsed.value(at: ["metadata", "labels", "a"]) == "b")
+        let empty: JSONValue = ["kind": "X", "metadata": [:]]
+        #expect(try JSONValue.parse(try #require(APIServer.withResourceVersion(empty.serialized(), 7))).value(at: ["metadata", "resourceVersion"]) == "7")
+        // metadata nested under another object first: not spliced
+        #expect(APIServer.withResourceVersion(Array(#"{"spec":{"metadata":{}},"metadata":{}}"#.utf8), 1) == nil)
+    }
+}
