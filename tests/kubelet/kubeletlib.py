@@ -306,7 +306,7 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
     def pods(self) -> dict:
         return {p["metadata"]["name"]: p for p in json.loads(self.get("/pods"))["items"]}
 
-    def wait_for(self, predicate, timeout=60, what="condition"):
+    def wait_for(self, predicate, timeout=60, what="condition", poll=0.3):
         deadline = time.time() + timeout
         last = None
         while time.time() < deadline:
@@ -316,7 +316,7 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
                     return last
             except (OSError, subprocess.CalledProcessError, KeyError, json.JSONDecodeError) as e:
                 last = e
-            time.sleep(0.3)
+            time.sleep(poll)
         raise AssertionError(f"timed out waiting for {what}; last={last}\nkubeletd log:\n{self.log('kubeletd')[-4000:]}")
 
     def write_manifest(self, name, text):

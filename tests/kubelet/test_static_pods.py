@@ -185,3 +185,32 @@ def test_invalid_configuration_stops_startup_naming_the_field(tmp_path):
                          capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
     assert out.returncode == 2 and "--node-ip" in out.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_removal_runs_prestop_then_stops_within_the_grace_period(node, manifests, tmp_path):
+    marker = tmp_path / "prestop"
+    marker.mkdir()
+    manifests("term.yaml", f"""apiVersion: v1
+kind: Pod
+metadata: {{name: term}}
+spec:
+  terminationGracePeriodSeconds: 3
+  volumes: [{{name: out, hostPath: {{path: {marker}, type: Directory}}}}]
+  containers:
+  - name: main
+    image: {node.image}
+    command: [sh, -c, "trap '' TERM; sleep 3600"]
+    volumeMounts: [{{name: out, mountPath: /out}}]
+    lifecycle:
+      preStop:
+        exec: {{command: [sh, -c, "echo stopping > /out/prestop"]}}
+""")
+    node.wait_for(lambda: status(node, "term").get("phase") == "Running", what="term Running")
+    started = time.time()
+    (node.manifests / "term.yaml").unlink()
+    node.wait_for(lambda: not node.runtime_containers(), timeout=40, poll=0.1, what="term's containers gone")
+    elapsed = time.time() - started
+    # preStop ran inside the container; the container ignores SIGTERM, so SIGKILL came at the
+    # end of the 3 s grace period (not before, and not after the default 30 s).
+    assert (marker / "prestop").read_text().strip() == "stopping"
+    assert 2.5 <= elapsed < 15, elapsed

@@ -451,6 +451,20 @@ public actor PodWorker {
         logger.info("pod containers stopped", metadata: ["reason": "\(reason)"])
     }
 
+    /// Runs a CRI call up to 3 times (a runtime under load may fail transiently), logging failures.
+    func retrying(_ what: String, _ body: () async throws -> Void) async throws {
+        for attempt in 1...3 {
+            do {
+                try await body()
+                return
+            } catch {
+                logger.warning("\(what) failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                if attempt == 3 { throw error }
+                try? await Task.sleep(for: .milliseconds(200 * attempt))
+            }
+        }
+    }
+
     /// Stops and removes the pod from the runtime (manifest removed or replaced).
     public func terminate() async {
         lifecycle = .terminating
@@ -459,14 +473,19 @@ public actor PodWorker {
             try await observe()
             try await stopAll(reason: "pod removed")
             for sandbox in try await cri.listSandboxes(labels: [KubeLabels.podUID: uid]) {
-                try? await cri.stopSandbox(sandbox.id)
-                for c in try await cri.listContainers(labels: [KubeLabels.podUID: uid]) { try? await cri.removeContainer(c.id) }
-                try? await cri.removeSandbox(sandbox.id)
+                try await retrying("stop sandbox \(sandbox.id)") { try await cri.stopSandbox(sandbox.id) }
+            }
+            for c in try await cri.listContainers(labels: [KubeLabels.podUID: uid]) {
+                try await retrying("remove container \(c.id)") { try await cri.removeContainer(c.id) }
+            }
+            for sandbox in try await cri.listSandboxes(labels: [KubeLabels.podUID: uid]) {
+                try await retrying("remove sandbox \(sandbox.id)") { try await cri.removeSandbox(sandbox.id) }
             }
         } catch {
             logger.warning("pod termination incomplete", metadata: ["error": "\(error)"])
         }
         try? FileSystem.removeTree(builder.podDirectory(pod))
+        try? FileSystem.removeTree(CRIConfigBuilder.logDirectory(pod))
         backoffs.removePod(uid)
         lifecycle = .terminated
         logger.info("pod terminated")
