@@ -15,13 +15,14 @@ public struct Authorizer: Sendable {
 
     func authorizeNonResource(user: UserInfo, path: String, verb: String) async throws {
         if user.groups.contains("system:masters") || Self.nodeName(user) != nil { return }
-        if try await rbacAllows(user: user, namespace: nil) { rule in
+        let allowed = try await rbacAllows(user: user, namespace: nil) { rule in
             let verbs = rule["verbs"]?.arrayValue?.compactMap(\.stringValue) ?? []
             let urls = rule["nonResourceURLs"]?.arrayValue?.compactMap(\.stringValue) ?? []
             return (verbs.contains(verb) || verbs.contains("*")) && urls.contains { u in
                 u == path || u == "*" || (u.hasSuffix("*") && path.hasPrefix(String(u.dropLast())))
             }
-        } { return }
+        }
+        if allowed { return }
         throw APIError.forbidden("forbidden: User \"\(user.name)\" cannot \(verb) path \"\(path)\"")
     }
 
