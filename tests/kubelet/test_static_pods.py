@@ -214,3 +214,20 @@ spec:
     # end of the 3 s grace period (not before, and not after the default 30 s).
     assert (marker / "prestop").read_text().strip() == "stopping"
     assert 2.5 <= elapsed < 15, elapsed
+
+
+def test_swiftlet_node_cli_shows_pods_containers_and_logs(node, manifests):
+    manifests("cli.yaml", pod_yaml("cli", "echo from-cli; sleep 3600", image=node.image))
+    node.wait_for(lambda: status(node, "cli").get("phase") == "Running", what="cli Running")
+    cli = [str(kubeletlib.bin_dir() / "swiftlet-node")]
+    server = f"--server=http://127.0.0.1:{node.port}"
+    pods = node.netns_exec(cli + ["pods", server]).stdout.splitlines()
+    assert pods[0].split() == ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP"]
+    row = next(l.split() for l in pods[1:] if f"cli-{node.node_name}" in l)
+    assert row[2:5] == ["1/1", "Running", "0"] and row[6].startswith("10.77.")
+    containers = node.netns_exec(cli + ["containers", server]).stdout
+    assert any(l.split()[2:4] == ["Running", "main"] for l in containers.splitlines()[1:])
+    node.wait_for(lambda: "from-cli" in node.netns_exec(cli + ["logs", server, f"cli-{node.node_name}"]).stdout,
+                  what="logs through the CLI")
+    missing = subprocess.run(node.enter(cli + ["logs", server, "nope"]), capture_output=True, text=True)
+    assert missing.returncode != 0 and "nope not found" in missing.stderr
