@@ -60,3 +60,16 @@ def test_http_readiness_failure_status_code_keeps_not_ready(node, manifests):
 """, image=node.image))
     node.wait_for(lambda: "statuscode: 404" in node.log("kubeletd"), timeout=30, what="404 logged")
     assert main_state(node, "notfound")["ready"] is False
+
+
+def test_poststart_exec_runs_and_failing_poststart_restarts(node, manifests):
+    manifests("hook.yaml", probe_pod("hook", "while [ ! -f /tmp/started ]; do sleep 0.1; done; echo hooked; sleep 3600", """    lifecycle:
+      postStart: {exec: {command: [touch, /tmp/started]}}
+""", image=node.image))
+    node.wait_for(lambda: "hooked" in node.get(f"/containerLogs/default/hook-{node.node_name}/main").splitlines(),
+                  what="postStart exec seen by the container")
+    manifests("badhook.yaml", probe_pod("badhook", "sleep 3600", """    lifecycle:
+      postStart: {httpGet: {path: /, port: 9}}
+""", image=node.image))
+    node.wait_for(lambda: main_state(node, "badhook")["restartCount"] >= 1, timeout=40, what="restart after a failed postStart")
+    assert "postStart hook failed" in node.log("kubeletd")

@@ -415,8 +415,15 @@ public actor PodWorker {
             id: id, name: container.name, attempt: attempt, state: .containerRunning, createdAt: 0,
             startedAt: Int64(Date().timeIntervalSince1970 * 1e9), finishedAt: 0, exitCode: 0, reason: "", message: "",
             image: container.image ?? "", imageRef: "", logPath: "")
-        if let hook = container.lifecycle?.postStart, let exec = hook.exec {
-            _ = try? await cri.execSync(id, command: exec.command ?? [], timeout: pod.spec.terminationGracePeriodSeconds ?? 30)
+        if let hook = container.lifecycle?.postStart {
+            let grace = pod.spec.terminationGracePeriodSeconds ?? 30
+            if case .failure(let why) = await runHook(hook, container: container, containerID: id, timeout: grace) {
+                // Upstream: a failed postStart hook kills the container; restartPolicy decides.
+                logger.warning("postStart hook failed, stopping the container",
+                               metadata: ["container": "\(container.name)", "reason": "\(why)"])
+                waiting[container.name] = WaitingReason(reason: "PostStartHookError", message: why)
+                try? await cri.stopContainer(id, timeout: grace)
+            }
         }
     }
 
@@ -426,17 +433,16 @@ public actor PodWorker {
         let grace = pod.spec.terminationGracePeriodSeconds ?? 30
         let deadline = Date().addingTimeInterval(Double(grace))
         let order = pod.spec.containers + (pod.spec.initContainers ?? []).filter { !$0.isSidecar } + pod.spec.sidecars.reversed()
+        let podIP = sandboxIP
         await withTaskGroup(of: Void.self) { group in
             for container in pod.spec.containers {
                 guard let c = containers[container.name], c.state == .containerRunning else { continue }
                 let cri = self.cri
                 group.addTask {
                     if let preStop = container.lifecycle?.preStop {
-                        if let exec = preStop.exec {
-                            _ = try? await cri.execSync(c.id, command: exec.command ?? [], timeout: grace)
-                        } else if let sleep = preStop.sleep {
-                            try? await Task.sleep(for: .seconds(min(Double(sleep.seconds), max(0, deadline.timeIntervalSinceNow))))
-                        }
+                        let left = max(Int64(deadline.timeIntervalSinceNow.rounded(.down)), 1)
+                        _ = await PodWorker.runHook(preStop, container: container, containerID: c.id, podIP: podIP,
+                                                    timeout: left, cri: cri)
                     }
                     let remaining = max(Int64(deadline.timeIntervalSinceNow.rounded(.up)), 1)
                     try? await cri.stopContainer(c.id, timeout: remaining)
@@ -449,6 +455,33 @@ public actor PodWorker {
             try? await cri.stopContainer(c.id, timeout: remaining)
         }
         logger.info("pod containers stopped", metadata: ["reason": "\(reason)"])
+    }
+
+    func runHook(_ handler: LifecycleHandler, container: Container, containerID: String, timeout: Int64) async -> ProbeResult {
+        await PodWorker.runHook(handler, container: container, containerID: containerID, podIP: sandboxIP, timeout: timeout, cri: cri)
+    }
+
+    /// Runs a lifecycle hook: exec through CRI, httpGet to the pod, or sleep.
+    static func runHook(_ handler: LifecycleHandler, container: Container, containerID: String, podIP: String?,
+                        timeout: Int64, cri: CRIClient) async -> ProbeResult {
+        if let sleep = handler.sleep {
+            try? await Task.sleep(for: .seconds(Double(min(sleep.seconds, timeout))))
+            return .success
+        }
+        if let exec = handler.exec {
+            do {
+                let response = try await cri.execSync(containerID, command: exec.command ?? [], timeout: timeout)
+                return response.exitCode == 0 ? .success : .failure("exec hook exited \(response.exitCode)")
+            } catch {
+                return .failure("exec hook: \(error)")
+            }
+        }
+        if let http = handler.httpGet {
+            var probe = Probe(httpGet: http)
+            probe.timeoutSeconds = Int32(clamping: timeout)
+            return await Prober.run(probe, container: container, containerID: containerID, podIP: podIP, cri: cri)
+        }
+        return .success  // tcpSocket hooks are deprecated no-ops upstream.
     }
 
     /// Runs a CRI call up to 3 times (a runtime under load may fail transiently), logging failures.
