@@ -45,8 +45,7 @@ struct Exec: ParsableCommand {
         }
         guard !command.isEmpty else { throw .invalidArgument(name: "command", reason: "exec needs a command (or --process)") }
         try StateStore.validate(id: id)
-        let record = try runtime.store.load(id)
-        var spec = record.config.process ?? Spec.Process()
+        var spec = try runtime.store.loadConfig(id).process ?? Spec.Process()
         spec.args = command
         spec.terminal = tty
         spec.consoleSize = nil

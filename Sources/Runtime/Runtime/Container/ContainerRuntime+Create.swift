@@ -114,8 +114,10 @@ extension ContainerRuntime {
                 }
                 let record = ContainerRecord(
                     id: id, pid: pid, initStartTime: info.startTime, bundle: bundle, rootfs: plan.rootfs,
-                    created: Timestamp.now(), owner: "", cgroupPath: cgroup?.path, config: spec)
+                    created: Timestamp.now(), owner: "", cgroupPath: cgroup?.path, annotations: spec.annotations,
+                    hooks: spec.hooks)
                 do throws(RuntimeError) {
+                    try store.saveConfig(spec, for: id)
                     try store.save(record)
                     if let pidFile = options.pidFile { try writePIDFile(pidFile, pid) }
                 } catch {
@@ -193,7 +195,7 @@ extension ContainerRuntime {
             // fifo is close-on-exec, so EOF after the byte means the process is running.
             // Without startContainer or poststart hooks there is no order to keep: return once
             // the init has its go (as runc does), not after its execve.
-            let hooks = record.config.hooks
+            let hooks = record.hooks
             let waitForExec = !(hooks?.startContainer ?? []).isEmpty || !(hooks?.poststart ?? []).isEmpty
             var byte: UInt8 = 0
             var started = false
@@ -214,8 +216,8 @@ extension ContainerRuntime {
             guard ProcessTable.isAlive(record.pid, startTime: record.initStartTime) || started else {
                 throw .containerSetup(stage: "start", message: "the container's init process exited before it was started")
             }
-            let state = hookState(id, pid: record.pid, status: .running, bundle: record.bundle, annotations: record.config.annotations)
-            runHooksWarning(record.config.hooks?.poststart, name: "poststart", state: state)
+            let state = hookState(id, pid: record.pid, status: .running, bundle: record.bundle, annotations: record.annotations)
+            runHooksWarning(record.hooks?.poststart, name: "poststart", state: state)
         }
     }
 
@@ -244,8 +246,8 @@ extension ContainerRuntime {
                 try waitForExit(record)
             }
             cgroup?.remove()
-            let state = hookState(id, pid: record.pid, status: .stopped, bundle: record.bundle, annotations: record.config.annotations)
-            runHooksWarning(record.config.hooks?.poststop, name: "poststop", state: state)
+            let state = hookState(id, pid: record.pid, status: .stopped, bundle: record.bundle, annotations: record.annotations)
+            runHooksWarning(record.hooks?.poststop, name: "poststop", state: state)
             try store.remove(id)
         }
     }

@@ -29,7 +29,8 @@ extension ContainerRuntime {
         guard status == .created || status == .running else {
             throw .wrongState(id: id, state: status.rawValue, operation: "exec into")
         }
-        var plan = try ProcessPlan(process, field: field, spec: record.config)
+        let spec = try store.loadConfig(id)
+        var plan = try ProcessPlan(process, field: field, spec: spec)
         try clampOOMScoreAdj(&plan)
         var internalConsole: (parent: Int32, child: Int32)?
         var consoleFD: Int32 = -1
@@ -52,7 +53,7 @@ extension ContainerRuntime {
 
         // Join every namespace the container has, through its init process.
         var joins: [(NamespaceKind, Int32)] = []
-        for namespace in record.config.linux?.namespaces ?? [] {
+        for namespace in spec.linux?.namespaces ?? [] {
             guard let kind = NamespaceKind(rawValue: namespace.type) else { continue }
             let path = "/proc/\(record.pid)/ns/\(kind.procName)"
             if kind == .user && Self.sameNamespace(path, "/proc/self/ns/user") { continue }
@@ -110,7 +111,7 @@ extension ContainerRuntime {
         }
         if detach { return 0 }
         var master: Int32 = -1
-        if let pair, (try? store.load(id))?.config.process?.terminal == true {
+        if let pair, (try? store.loadConfig(id))?.process?.terminal == true {
             master = sl_recv_fd(pair.parent)
         }
         let code = foreground.wait(pid, master: master)

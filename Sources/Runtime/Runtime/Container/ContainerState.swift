@@ -8,7 +8,9 @@ public enum ContainerStatus: String, Codable, Sendable {
     case creating, created, running, stopped
 }
 
-/// What the runtime keeps on disk for one container (`<root>/<id>/state.json`).
+/// What the runtime keeps on disk for one container (`<root>/<id>/state.json`); the full config
+/// is beside it in `config.json`, read only by the commands that need it (exec), so the
+/// per-container verbs decode a few hundred bytes, not the whole spec.
 /// Owner: the runtime commands, under the container's lock. `status` is never stored: it is
 /// derived from the init process (alive? same start time?) and the exec fifo each time.
 public struct ContainerRecord: Codable, Sendable {
@@ -21,7 +23,9 @@ public struct ContainerRecord: Codable, Sendable {
     public var created: String
     public var owner: String
     public var cgroupPath: String?
-    public var config: Spec
+    public var annotations: [String: String]?
+    /// The config's hooks: start runs poststart ones, delete poststop ones.
+    public var hooks: Spec.Hooks?
 }
 
 /// The state document of `runc state`.

@@ -68,6 +68,31 @@ public struct StateStore: Sendable {
         }
     }
 
+    /// Saves the container's config beside its state (see `ContainerRecord`).
+    public func saveConfig(_ spec: Spec, for id: String) throws(RuntimeError) {
+        let data: Data
+        do {
+            data = try JSONEncoder().encode(spec)
+        } catch {
+            throw .invalidConfig(field: "config", reason: "cannot encode: \(error)")
+        }
+        try RuntimeError.wrap("saving the config of \(id)") { () throws(SystemCallError) in
+            try FileSystem.writeAtomically(directory(id) + "/config.json", Array(data), durable: false)
+        }
+    }
+
+    public func loadConfig(_ id: String) throws(RuntimeError) -> Spec {
+        let path = directory(id) + "/config.json"
+        let bytes: [UInt8]
+        do {
+            bytes = try FileSystem.readBytes(path)
+        } catch {
+            if error.errno == .noSuchFileOrDirectory { throw .containerNotFound(id: id) }
+            throw .system(context: "reading the config of \(id)", error)
+        }
+        return try decodeJSON(Spec.self, bytes, file: path)
+    }
+
     public func load(_ id: String) throws(RuntimeError) -> ContainerRecord {
         let path = directory(id) + "/state.json"
         let bytes: [UInt8]
@@ -105,6 +130,6 @@ public struct StateStore: Sendable {
         return ContainerStateDocument(
             ociVersion: Spec.version, id: record.id, pid: status == .stopped ? 0 : record.pid, status: status,
             bundle: record.bundle, rootfs: record.rootfs, created: record.created, owner: record.owner,
-            annotations: record.config.annotations)
+            annotations: record.annotations)
     }
 }
