@@ -342,6 +342,12 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
             pass
 
     def cleanup(self):
+        keep = os.environ.get("KUBELET_TEST_KEEP_LOGS")
+        if keep:  # debugging aid: the daemons' logs survive the temp dir
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            for name, path in self.logs.items():
+                if path.exists():
+                    shutil.copy(path, Path(keep) / f"{self.tag}-{name}.log")
         self.stop("kubeletd")
         if "containerd" in self.procs:
             self.crictl_like_cleanup()
