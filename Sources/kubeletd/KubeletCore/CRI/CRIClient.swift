@@ -1,30 +1,68 @@
 import CRIProto
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import Synchronization
 
 /// The kubelet's only way to the runtime: CRI v1 over gRPC on a unix socket (ours or containerd's).
 ///
-/// Sendable: the gRPC client is thread-safe; pod workers share one.
+/// Sendable: the gRPC clients are thread-safe; pod workers share one `CRIClient`.
+///
+/// Connections are replaced every `callsPerConnection` calls. Go gRPC servers (containerd) end
+/// many unary calls with an RST_STREAM frame, and grpc-swift's HTTP/2 transport treats more than
+/// 200 of those within 10 s on one connection as an attack and closes it: at a few hundred calls
+/// a second (100 pods relisting) every call then fails with "Stream unexpectedly closed". A fresh
+/// connection per 100 calls stays far below that; calls in flight finish on the old one.
 public final class CRIClient: Sendable {
     public typealias Transport = HTTP2ClientTransport.Posix
     public let socketPath: String
-    let client: GRPCClient<Transport>
-    public let runtime: Runtime_V1_RuntimeService.Client<Transport>
-    public let images: Runtime_V1_ImageService.Client<Transport>
-    private let running: Task<Void, Never>
+    let callsPerConnection: Int
+    private let pool: Mutex<Connection>
 
-    public init(socketPath: String) throws {
-        self.socketPath = socketPath
-        let transport = try HTTP2ClientTransport.Posix(
-            target: .unixDomainSocket(path: socketPath), transportSecurity: .plaintext)
-        client = GRPCClient(transport: transport)
-        runtime = Runtime_V1_RuntimeService.Client(wrapping: client)
-        images = Runtime_V1_ImageService.Client(wrapping: client)
-        running = Task { [client] in try? await client.runConnections() }
+    /// One gRPC client with its two service stubs and the task running its connections.
+    private struct Connection: Sendable {
+        let client: GRPCClient<Transport>
+        let runtime: Runtime_V1_RuntimeService.Client<Transport>
+        let images: Runtime_V1_ImageService.Client<Transport>
+        let running: Task<Void, Never>
+        var calls = 0
+
+        init(socketPath: String) throws {
+            let transport = try HTTP2ClientTransport.Posix(
+                target: .unixDomainSocket(path: socketPath), transportSecurity: .plaintext)
+            client = GRPCClient(transport: transport)
+            runtime = Runtime_V1_RuntimeService.Client(wrapping: client)
+            images = Runtime_V1_ImageService.Client(wrapping: client)
+            running = Task { [client] in try? await client.runConnections() }
+        }
     }
 
+    public init(socketPath: String, callsPerConnection: Int = 100) throws {
+        self.socketPath = socketPath
+        self.callsPerConnection = max(1, callsPerConnection)
+        pool = Mutex(try Connection(socketPath: socketPath))
+    }
+
+    /// The stubs for the next call; opens a fresh connection when the current one is used up
+    /// and lets the old one finish its calls in flight, then close.
+    private func stubs() -> (runtime: Runtime_V1_RuntimeService.Client<Transport>, images: Runtime_V1_ImageService.Client<Transport>) {
+        pool.withLock { connection in
+            if connection.calls >= callsPerConnection, let fresh = try? Connection(socketPath: socketPath) {
+                connection.client.beginGracefulShutdown()
+                connection = fresh
+            }
+            connection.calls += 1
+            return (connection.runtime, connection.images)
+        }
+    }
+
+    var runtime: Runtime_V1_RuntimeService.Client<Transport> { stubs().runtime }
+    var images: Runtime_V1_ImageService.Client<Transport> { stubs().images }
+
     public func shutdown() async {
-        client.beginGracefulShutdown()
+        let running = pool.withLock { connection in
+            connection.client.beginGracefulShutdown()
+            return connection.running
+        }
         await running.value
     }
 
