@@ -193,6 +193,9 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "{PAUSE_IMAGE}"
   restrict_oom_score_adj = true
+  # Pod network namespaces under the state dir (in our temp dir), not /var/run/netns: if
+  # containerd cannot tear a pod down in time, cleanup's unmount of the temp dir removes them.
+  netns_mounts_under_state_dir = true
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
   enable_selinux = false
