@@ -95,38 +95,36 @@ public enum FileSystem {
 
     /// Names in a directory, without "." and "..".
     public static func listDirectory(_ path: String) throws(SystemCallError) -> [String] {
-        let dir = try sysPointer("opendir", path) { opendir(path) }
-        defer { closedir(dir) }
         var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
+        try forEachEntry(path) { name, _ in names.append(name) }
         return names
     }
 
     /// The names of the directories directly inside `path` (no symlinks followed). Uses the
     /// entry type readdir reports and stats only where the filesystem leaves it unknown.
     public static func listSubdirectories(_ path: String) throws(SystemCallError) -> [String] {
+        var names: [String] = []
+        try forEachEntry(path) { name, type in
+            if type == UInt8(DT_DIR) {
+                names.append(name)
+            } else if type == UInt8(DT_UNKNOWN) {
+                var st = stat()
+                if lstat(path + "/" + name, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { names.append(name) }
+            }
+        }
+        return names
+    }
+
+    /// Calls `body` with the name and readdir type (DT_*) of every entry but "." and "..".
+    private static func forEachEntry(_ path: String, _ body: (String, UInt8) -> Void) throws(SystemCallError) {
         let dir = try sysPointer("opendir", path) { opendir(path) }
         defer { closedir(dir) }
-        var names: [String] = []
         while let entry = readdir(dir) {
-            let type = entry.pointee.d_type
-            guard type == UInt8(DT_DIR) || type == UInt8(DT_UNKNOWN) else { continue }
             let name = withUnsafePointer(to: entry.pointee.d_name) {
                 $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
             }
-            if name == "." || name == ".." { continue }
-            if type == UInt8(DT_UNKNOWN) {
-                var st = stat()
-                guard lstat(path + "/" + name, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { continue }
-            }
-            names.append(name)
+            if name != "." && name != ".." { body(name, entry.pointee.d_type) }
         }
-        return names
     }
 
     /// rm -rf for state directories the caller owns. Does not follow symlinks; stays on one device.
