@@ -67,3 +67,11 @@ func rpc<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         throw RPCError(code: .unknown, message: "\(error)")
     }
 }
+
+extension CRIError {
+    /// The check every request makes of its required string fields: empty → InvalidArgument
+    /// naming the field.
+    static func require(_ value: String, field: String) throws {
+        if value.isEmpty { throw CRIError.invalidArgument(field: field, reason: "must not be empty") }
+    }
+}

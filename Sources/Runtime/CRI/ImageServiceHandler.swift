@@ -44,7 +44,7 @@ public struct ImageServiceHandler: Runtime_V1_ImageService.SimpleServiceProtocol
 
     public func imageStatus(request: Runtime_V1_ImageStatusRequest, context: ServerContext) async throws -> Runtime_V1_ImageStatusResponse {
         try await rpc {
-            guard !request.image.image.isEmpty else { throw CRIError.invalidArgument(field: "image.image", reason: "must not be empty") }
+            try CRIError.require(request.image.image, field: "image.image")
             var response = Runtime_V1_ImageStatusResponse()
             // An absent image is an empty response, not an error (the CRI's contract).
             guard let image = try service.images.image(request.image.image) else { return response }
@@ -61,7 +61,7 @@ public struct ImageServiceHandler: Runtime_V1_ImageService.SimpleServiceProtocol
 
     public func pullImage(request: Runtime_V1_PullImageRequest, context: ServerContext) async throws -> Runtime_V1_PullImageResponse {
         try await rpc {
-            guard !request.image.image.isEmpty else { throw CRIError.invalidArgument(field: "image.image", reason: "must not be empty") }
+            try CRIError.require(request.image.image, field: "image.image")
             var credentials: RegistryCredentials? = nil
             if request.hasAuth {
                 let auth = request.auth
@@ -79,7 +79,7 @@ public struct ImageServiceHandler: Runtime_V1_ImageService.SimpleServiceProtocol
 
     public func removeImage(request: Runtime_V1_RemoveImageRequest, context: ServerContext) async throws -> Runtime_V1_RemoveImageResponse {
         try await rpc {
-            guard !request.image.image.isEmpty else { throw CRIError.invalidArgument(field: "image.image", reason: "must not be empty") }
+            try CRIError.require(request.image.image, field: "image.image")
             try service.images.remove(request.image.image)
             return Runtime_V1_RemoveImageResponse()
         }

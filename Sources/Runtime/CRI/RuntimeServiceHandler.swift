@@ -76,7 +76,7 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
 
     public func stopPodSandbox(request: Runtime_V1_StopPodSandboxRequest, context: ServerContext) async throws -> Runtime_V1_StopPodSandboxResponse {
         try await rpc {
-            guard !request.podSandboxID.isEmpty else { throw CRIError.invalidArgument(field: "pod_sandbox_id", reason: "must not be empty") }
+            try CRIError.require(request.podSandboxID, field: "pod_sandbox_id")
             try await service.stopPodSandbox(request.podSandboxID)
             return Runtime_V1_StopPodSandboxResponse()
         }
@@ -84,7 +84,7 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
 
     public func removePodSandbox(request: Runtime_V1_RemovePodSandboxRequest, context: ServerContext) async throws -> Runtime_V1_RemovePodSandboxResponse {
         try await rpc {
-            guard !request.podSandboxID.isEmpty else { throw CRIError.invalidArgument(field: "pod_sandbox_id", reason: "must not be empty") }
+            try CRIError.require(request.podSandboxID, field: "pod_sandbox_id")
             try await service.removePodSandbox(request.podSandboxID)
             return Runtime_V1_RemovePodSandboxResponse()
         }
@@ -92,7 +92,7 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
 
     public func podSandboxStatus(request: Runtime_V1_PodSandboxStatusRequest, context: ServerContext) async throws -> Runtime_V1_PodSandboxStatusResponse {
         try await rpc {
-            guard !request.podSandboxID.isEmpty else { throw CRIError.invalidArgument(field: "pod_sandbox_id", reason: "must not be empty") }
+            try CRIError.require(request.podSandboxID, field: "pod_sandbox_id")
             guard let record = try await service.state.sandbox(request.podSandboxID) else {
                 throw CRIError.notFound(kind: "pod sandbox", id: request.podSandboxID)
             }
@@ -143,7 +143,7 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
 
     public func startContainer(request: Runtime_V1_StartContainerRequest, context: ServerContext) async throws -> Runtime_V1_StartContainerResponse {
         try await rpc {
-            guard !request.containerID.isEmpty else { throw CRIError.invalidArgument(field: "container_id", reason: "must not be empty") }
+            try CRIError.require(request.containerID, field: "container_id")
             try await service.startContainer(request.containerID)
             return Runtime_V1_StartContainerResponse()
         }
@@ -151,7 +151,7 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
 
     public func stopContainer(request: Runtime_V1_StopContainerRequest, context: ServerContext) async throws -> Runtime_V1_StopContainerResponse {
         try await rpc {
-            guard !request.containerID.isEmpty else { throw CRIError.invalidArgument(field: "container_id", reason: "must not be empty") }
+            try CRIError.require(request.containerID, field: "container_id")
             guard request.timeout >= 0 else { throw CRIError.invalidArgument(field: "timeout", reason: "must not be negative") }
             try await service.stopContainer(request.containerID, timeout: request.timeout)
             return Runtime_V1_StopContainerResponse()
@@ -160,7 +160,7 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
 
     public func removeContainer(request: Runtime_V1_RemoveContainerRequest, context: ServerContext) async throws -> Runtime_V1_RemoveContainerResponse {
         try await rpc {
-            guard !request.containerID.isEmpty else { throw CRIError.invalidArgument(field: "container_id", reason: "must not be empty") }
+            try CRIError.require(request.containerID, field: "container_id")
             try await service.removeContainer(request.containerID)
             return Runtime_V1_RemoveContainerResponse()
         }
@@ -197,7 +197,7 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
 
     public func containerStatus(request: Runtime_V1_ContainerStatusRequest, context: ServerContext) async throws -> Runtime_V1_ContainerStatusResponse {
         try await rpc {
-            guard !request.containerID.isEmpty else { throw CRIError.invalidArgument(field: "container_id", reason: "must not be empty") }
+            try CRIError.require(request.containerID, field: "container_id")
             guard let record = try await service.state.container(request.containerID) else {
                 throw CRIError.notFound(kind: "container", id: request.containerID)
             }
@@ -207,7 +207,7 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
 
     public func updateContainerResources(request: Runtime_V1_UpdateContainerResourcesRequest, context: ServerContext) async throws -> Runtime_V1_UpdateContainerResourcesResponse {
         try await rpc {
-            guard !request.containerID.isEmpty else { throw CRIError.invalidArgument(field: "container_id", reason: "must not be empty") }
+            try CRIError.require(request.containerID, field: "container_id")
             try await service.updateResources(request)
             return Runtime_V1_UpdateContainerResourcesResponse()
         }
@@ -215,7 +215,7 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
 
     public func reopenContainerLog(request: Runtime_V1_ReopenContainerLogRequest, context: ServerContext) async throws -> Runtime_V1_ReopenContainerLogResponse {
         try await rpc {
-            guard !request.containerID.isEmpty else { throw CRIError.invalidArgument(field: "container_id", reason: "must not be empty") }
+            try CRIError.require(request.containerID, field: "container_id")
             try await service.reopenLog(request.containerID)
             return Runtime_V1_ReopenContainerLogResponse()
         }
@@ -223,14 +223,14 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
 
     public func execSync(request: Runtime_V1_ExecSyncRequest, context: ServerContext) async throws -> Runtime_V1_ExecSyncResponse {
         try await rpc {
-            guard !request.containerID.isEmpty else { throw CRIError.invalidArgument(field: "container_id", reason: "must not be empty") }
+            try CRIError.require(request.containerID, field: "container_id")
             return try await service.execSync(request)
         }
     }
 
     public func exec(request: Runtime_V1_ExecRequest, context: ServerContext) async throws -> Runtime_V1_ExecResponse {
         try await rpc {
-            guard !request.containerID.isEmpty else { throw CRIError.invalidArgument(field: "container_id", reason: "must not be empty") }
+            try CRIError.require(request.containerID, field: "container_id")
             guard !request.cmd.isEmpty, !request.cmd[0].isEmpty else { throw CRIError.invalidArgument(field: "cmd", reason: "must not be empty") }
             guard request.stdin || request.stdout || request.stderr else {
                 throw CRIError.invalidArgument(field: "stdout", reason: "one of stdin, stdout and stderr must be set")
@@ -250,7 +250,7 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
 
     public func attach(request: Runtime_V1_AttachRequest, context: ServerContext) async throws -> Runtime_V1_AttachResponse {
         try await rpc {
-            guard !request.containerID.isEmpty else { throw CRIError.invalidArgument(field: "container_id", reason: "must not be empty") }
+            try CRIError.require(request.containerID, field: "container_id")
             guard request.stdin || request.stdout || request.stderr else {
                 throw CRIError.invalidArgument(field: "stdout", reason: "one of stdin, stdout and stderr must be set")
             }
@@ -272,7 +272,7 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
 
     public func portForward(request: Runtime_V1_PortForwardRequest, context: ServerContext) async throws -> Runtime_V1_PortForwardResponse {
         try await rpc {
-            guard !request.podSandboxID.isEmpty else { throw CRIError.invalidArgument(field: "pod_sandbox_id", reason: "must not be empty") }
+            try CRIError.require(request.podSandboxID, field: "pod_sandbox_id")
             for (index, port) in request.port.enumerated() where !(1...65535).contains(port) {
                 throw CRIError.invalidArgument(field: "port[\(index)]", reason: "\(port) is not a port number")
             }
