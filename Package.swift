@@ -67,6 +67,15 @@ let package = Package(
             dependencies: ["CSystemShim", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/SystemCore/SystemCore", swiftSettings: strict),
 
+        // gRPC client plumbing shared by every client of a Go gRPC server (etcd, containerd).
+        .target(
+            name: "GRPCSupport",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ],
+            path: "Sources/SystemCore/GRPCSupport", swiftSettings: strict),
+
         // The OCI runtime: a single-threaded C stage for clone/setns/exec, the library, the CLI.
         .target(
             name: "CRuntimeShim", dependencies: ["CSystemShim"], path: "Sources/Runtime/CRuntimeShim",
@@ -149,7 +158,7 @@ let package = Package(
         .target(
             name: "APIStorage",
             dependencies: [
-                "EtcdProto",
+                "EtcdProto", "GRPCSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -182,7 +191,8 @@ let package = Package(
         .target(
             name: "KubeletCore",
             dependencies: [
-                "SystemCore", "CRIProto",
+                "SystemCore", "CRIProto", "GRPCSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -49,7 +49,7 @@ extension EtcdStore {
             streamOptions.waitForReady = false
             let (index, connection) = self.connection
             do {
-                try await connection.watchConnection.watch.watch(options: streamOptions) { writer in
+                try await connection.watchConnection.stubs.watch.watch(options: streamOptions) { writer in
                     try await writer.write(message)
                     while true { try await Task.sleep(for: .seconds(3600)) }
                 } onResponse: { response in

@@ -2,122 +2,57 @@ import EtcdProto
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import GRPCSupport
 import Logging
 import Synchronization
 
-/// One endpoint's gRPC client and the etcd services on it.
-struct EtcdConnection: Sendable {
+/// The etcd services on one gRPC client.
+struct EtcdServices: Sendable {
     typealias Transport = HTTP2ClientTransport.Posix
-    let endpoint: EtcdEndpoint
-    let client: GRPCClient<Transport>
     let kv: Etcdserverpb_KV.Client<Transport>
     let watch: Etcdserverpb_Watch.Client<Transport>
     let maintenance: Etcdserverpb_Maintenance.Client<Transport>
-    let running: Task<Void, Never>
 
-    init(_ endpoint: EtcdEndpoint) throws {
-        self.endpoint = endpoint
-        let target: any ResolvableTarget =
-            endpoint.isIPv4
-            ? .ipv4(address: endpoint.host, port: endpoint.port) : .dns(host: endpoint.host, port: endpoint.port)
-        let transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: .plaintext)
-        client = GRPCClient(transport: transport)
+    init(_ client: GRPCClient<Transport>) {
         kv = Etcdserverpb_KV.Client(wrapping: client)
         watch = Etcdserverpb_Watch.Client(wrapping: client)
         maintenance = Etcdserverpb_Maintenance.Client(wrapping: client)
-        running = Task { [client] in try? await client.runConnections() }
-    }
-
-    func shutdown() async {
-        client.beginGracefulShutdown()
-        await running.value
     }
 }
 
-/// One etcd endpoint: a long-lived connection for watch streams, and a connection for unary
-/// calls that is replaced every `unaryCallsPerConnection` calls. Why: etcd 3.4's gRPC server
-/// ends most unary streams with RST_STREAM(NO_ERROR), and the client's HTTP/2 stack (NIO,
-/// configured by grpc-swift-nio-transport) treats more than 200 RST_STREAM frames in 10 s as
-/// an attack and drops the connection, failing whatever was in flight. A fresh connection
-/// every 100 calls stays far below that at any rate. Owner: `EtcdStore`.
+/// One etcd endpoint: a long-lived connection for watch streams, and unary calls on a
+/// `RotatingGRPCClient` (etcd 3.4 ends most unary calls with RST_STREAM, which would otherwise
+/// get the connection dropped; see there). Owner: `EtcdStore`.
 final class EtcdChannel: Sendable {
-    static let unaryCallsPerConnection = 100
-
     let endpoint: EtcdEndpoint
-    let watchConnection: EtcdConnection
-    private struct Unary {
-        var connection: EtcdConnection
-        var inFlight = 0
-    }
-
-    private struct State {
-        var current: UInt64 = 0
-        var calls = 0
-        var unary: [UInt64: Unary] = [:]
-        /// Shutdowns under way, removed as they finish.
-        var closing: [UInt64: Task<Void, Never>] = [:]
-    }
-
-    private let state: Mutex<State>
+    let watchConnection: GRPCConnection<EtcdServices>
+    private let unary: RotatingGRPCClient<EtcdServices>
 
     init(_ endpoint: EtcdEndpoint) throws {
         self.endpoint = endpoint
-        watchConnection = try EtcdConnection(endpoint)
-        state = Mutex(State(unary: [0: Unary(connection: try EtcdConnection(endpoint))]))
+        let transport: @Sendable () throws -> HTTP2ClientTransport.Posix = {
+            let target: any ResolvableTarget =
+                endpoint.isIPv4
+                ? .ipv4(address: endpoint.host, port: endpoint.port) : .dns(host: endpoint.host, port: endpoint.port)
+            return try HTTP2ClientTransport.Posix(target: target, transportSecurity: .plaintext)
+        }
+        watchConnection = GRPCConnection(transport: try transport(), stubs: EtcdServices.init)
+        unary = try RotatingGRPCClient(transport: transport, stubs: EtcdServices.init)
     }
 
-    /// Runs one unary call on the current connection, moving to a fresh connection every
-    /// `unaryCallsPerConnection` calls; a replaced connection is closed when its last call ends.
-    func withUnary<T: Sendable>(_ body: (EtcdConnection) async throws -> T) async throws -> T {
-        let (id, connection) = try state.withLock { state in
-            state.calls += 1
-            var current = state.unary[state.current]
-            if current == nil || state.calls > Self.unaryCallsPerConnection {
-                let retired = state.current
-                state.current += 1
-                state.calls = 1
-                current = Unary(connection: try EtcdConnection(endpoint))
-                state.unary[state.current] = current
-                closeIfIdle(retired, &state)
-            }
-            let connection = current?.connection ?? state.unary[state.current]?.connection
-            guard let connection else { throw StorageError.unavailable("etcd \(endpoint): no connection") }
-            state.unary[state.current]?.inFlight += 1
-            return (state.current, connection)
-        }
-        defer {
-            state.withLock { state in
-                state.unary[id]?.inFlight -= 1
-                if id != state.current { closeIfIdle(id, &state) }
-            }
-        }
-        return try await body(connection)
-    }
-
-    private func closeIfIdle(_ id: UInt64, _ state: inout State) {
-        guard let unary = state.unary[id], unary.inFlight == 0 else { return }
-        state.unary.removeValue(forKey: id)
-        state.closing[id] = Task { [weak self] in
-            await unary.connection.shutdown()
-            _ = self?.state.withLock { $0.closing.removeValue(forKey: id) }
-        }
+    /// Runs one unary call (see `RotatingGRPCClient`).
+    func withUnary<T: Sendable>(_ body: (EtcdServices) async throws -> T) async throws -> T {
+        try await unary.withStubs(body)
     }
 
     /// Starts closing every connection without waiting (store deinit).
     func beginShutdown() {
-        for connection in state.withLock({ $0.unary.values.map(\.connection) }) {
-            connection.client.beginGracefulShutdown()
-        }
-        watchConnection.client.beginGracefulShutdown()
+        unary.beginShutdown()
+        watchConnection.beginShutdown()
     }
 
     func shutdown() async {
-        let (unary, closing) = state.withLock { state in
-            defer { state.unary.removeAll() }
-            return (state.unary.values.map(\.connection), Array(state.closing.values))
-        }
-        for task in closing { await task.value }
-        for connection in unary { await connection.shutdown() }
+        await unary.shutdown()
         await watchConnection.shutdown()
     }
 }
@@ -217,7 +152,7 @@ public final class EtcdStore: Store {
     /// only the caller can tell, so that one fails with `.unavailable`.
     func call<T: Sendable>(
         _ what: String, retry: Bool = false, requested: Int64? = nil,
-        _ body: (EtcdConnection) async throws -> T
+        _ body: (EtcdServices) async throws -> T
     ) async throws -> T {
         let clock = ContinuousClock()
         let start = clock.now
@@ -279,7 +214,7 @@ public final class EtcdStore: Store {
         let probe = request
         var callOptions = self.callOptions
         callOptions.timeout = .seconds(2)
-        return try await connection.connection.watchConnection.watch.watch(options: callOptions) { writer in
+        return try await connection.connection.watchConnection.stubs.watch.watch(options: callOptions) { writer in
             try await writer.write(probe)
             try await Task.sleep(for: .seconds(10))
         } onResponse: { response in
