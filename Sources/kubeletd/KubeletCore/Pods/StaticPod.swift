@@ -19,11 +19,8 @@ public enum StaticPod {
     public static func uid(for pod: Pod, nodeName: String, source: String) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        var md5 = MD5()
-        if let data = try? encoder.encode(pod) { md5.update(data) }
-        md5.update("host:\(nodeName)".utf8)
-        md5.update("file:\(source)".utf8)
-        return md5.finalize().map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        let json = (try? encoder.encode(pod)).map(Array.init) ?? []
+        return MD5.hex(json, Array("host:\(nodeName)".utf8), Array("file:\(source)".utf8))
     }
 
     /// Decodes, defaults, names and validates one manifest file's contents.
