@@ -10,18 +10,14 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from testkit import bin_dir  # noqa: E402
+
 REFERENCE_DIR = Path("/usr/lib/cni")
-
-
-def bin_dir() -> Path:
-    """Where the built swiftlet binaries are: $SWIFTLET_BIN_DIR, else .build/debug."""
-    value = os.environ.get("SWIFTLET_BIN_DIR", ".build/debug")
-    path = Path(value)
-    return path if path.is_absolute() else REPO / path
 
 
 def plugin_binary() -> Path:

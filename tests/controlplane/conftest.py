@@ -3,34 +3,23 @@
 The server is parameterized by store: SQLite (always) and etcd (Debian's etcd-server, started
 here on free loopback ports with a temp data dir; skipped when the binary is missing).
 """
+import json
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
-import json
 import urllib.request
+from pathlib import Path
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from testkit import bin_dir, free_port  # noqa: E402
 
-
-def bin_dir():
-    d = os.environ.get("SWIFTLET_BIN_DIR")
-    if d:
-        return d
-    out = subprocess.run(["swift", "build", "--show-bin-path"], cwd=REPO, capture_output=True, text=True, check=True)
-    return out.stdout.strip()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Etcd:

@@ -2,34 +2,20 @@
 a throwaway network namespace holding swiftlet-cri and a local registry, a busybox OCI image
 built from busybox-static, and a cleanup that leaves nothing behind."""
 
-import gzip
-import hashlib
-import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from testkit import bin_dir, busybox_entries, oci_image_files  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def bin_dir():
-    env = os.environ.get("SWIFTLET_BIN_DIR")
-    if env:
-        return Path(env)
-    try:
-        out = subprocess.run(["swift", "build", "--show-bin-path"], cwd=REPO, capture_output=True,
-                             text=True, timeout=120, check=True)
-        return Path(out.stdout.strip())
-    except Exception:
-        return REPO / ".build" / "debug"
 
 
 def binaries_present():
@@ -68,78 +54,28 @@ def sh(*args, ns=None, check=True, **kw):
 
 # ---------------------------------------------------------------- the test image
 
-def _tar_layer(rootfs_entries):
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, kind, data, mode in rootfs_entries:
-            info = tarfile.TarInfo(name)
-            info.mtime = 0
-            if kind == "dir":
-                info.type = tarfile.DIRTYPE
-                info.mode = mode
-                tar.addfile(info)
-            elif kind == "link":
-                info.type = tarfile.SYMTYPE
-                info.linkname = data
-                tar.addfile(info)
-            else:
-                info.size = len(data)
-                info.mode = mode
-                tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
 def build_busybox_layout(dest: Path, stop_signal=None, entrypoint=None):
     """An OCI image layout at dest: one layer with busybox-static, its applets, /etc/passwd
     (root, user 1000 "app") and /etc/group."""
-    busybox = Path("/bin/busybox").read_bytes()
-    applets = subprocess.run(["/bin/busybox", "--list"], capture_output=True, text=True, check=True).stdout.split()
-    entries = [("bin", "dir", None, 0o755), ("etc", "dir", None, 0o755), ("tmp", "dir", None, 0o1777),
-               ("root", "dir", None, 0o700), ("home", "dir", None, 0o755), ("home/app", "dir", None, 0o755),
-               ("bin/busybox", "file", busybox, 0o755)]
-    entries += [(f"bin/{a}", "link", "busybox", 0) for a in applets if a != "busybox"]
-    entries.append(("etc/passwd", "file", b"root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n"
-                    b"nobody:x:65534:65534:nobody:/:/bin/false\n", 0o644))
-    entries.append(("etc/group", "file", b"root:x:0:\napp:x:1000:\nextra:x:2000:app\nnogroup:x:65534:\n", 0o644))
-    layer = _tar_layer(entries)
-    layer_gz = gzip.compress(layer, mtime=0)
-    blobs = dest / "blobs" / "sha256"
-    blobs.mkdir(parents=True, exist_ok=True)
-
-    def put(data):
-        digest = hashlib.sha256(data).hexdigest()
-        (blobs / digest).write_bytes(data)
-        return f"sha256:{digest}", len(data)
-
-    layer_digest, layer_size = put(layer_gz)
-    cfg = {"architecture": "amd64", "os": "linux",
-           "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "FROM_IMAGE=yes"],
-                      "Cmd": ["sh"], "WorkingDir": "/"},
-           "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]}}
+    entries = busybox_entries(
+        extra_dirs=("home", "home/app"),
+        passwd=b"app:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
+        group=b"app:x:1000:\nextra:x:2000:app\nnogroup:x:65534:\n")
+    config = {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "FROM_IMAGE=yes"],
+              "Cmd": ["sh"], "WorkingDir": "/"}
     if stop_signal:
-        cfg["config"]["StopSignal"] = stop_signal
+        config["StopSignal"] = stop_signal
     if entrypoint:
-        cfg["config"]["Entrypoint"] = entrypoint
-        cfg["config"]["Cmd"] = []
-    cfg_digest, cfg_size = put(json.dumps(cfg).encode())
-    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cfg_digest, "size": cfg_size},
-                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest,
-                            "size": layer_size}]}
-    man_digest, man_size = put(json.dumps(manifest).encode())
-    (dest / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
-    (dest / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [
-        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": man_digest, "size": man_size,
-         "annotations": {"org.opencontainers.image.ref.name": "latest"}}]}))
+        config["Entrypoint"] = entrypoint
+        config["Cmd"] = []
+    for name, data in oci_image_files(entries, config, {"org.opencontainers.image.ref.name": "latest"}):
+        path = dest / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
     return dest
 
 
 # ---------------------------------------------------------------- environment
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Environment:

@@ -1,6 +1,5 @@
 """Helpers for the image store suite: OCI layouts built from scratch, a real docker-registry
 (plain, htpasswd, TLS, token auth), skopeo pushes and the swiftlet-image CLI."""
-import base64
 import gzip
 import hashlib
 import io
@@ -9,22 +8,17 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
-import urllib.request
+from pathlib import Path
 
 import zstandard
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from testkit import bin_dir, free_port  # noqa: E402
 
-
-def bin_dir():
-    env = os.environ.get("SWIFTLET_BIN_DIR")
-    if env:
-        return env
-    out = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, capture_output=True, text=True, check=True)
-    return out.stdout.strip()
 
 
 def image_cli():
@@ -33,12 +27,6 @@ def image_cli():
 
 def sha256(data):
     return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ---------------------------------------------------------------- tar layers

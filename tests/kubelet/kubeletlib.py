@@ -1,23 +1,23 @@
 """Test harness for kubeletd: a throwaway network namespace running a CRI runtime (containerd
 with runc, or swiftlet-cri) with all state in a temp dir, images imported locally (no registry
 access), and kubeletd over that runtime's socket. `cleanup()` removes everything it made."""
-import gzip
 import hashlib
 import io
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from testkit import bin_dir, free_port, busybox_entries, oci_image_files  # noqa: E402
+
 PAUSE_IMAGE = "registry.k8s.io/pause:3.9"
 BUSYBOX_IMAGE = "docker.io/library/busybox:1"
 LOCAL_BUSYBOX = "127.0.0.1:5000/test/busybox:1"
@@ -32,83 +32,22 @@ def runtime_available(runtime) -> bool:
         and shutil.which("docker-registry") is not None and shutil.which("skopeo") is not None
 
 
-def bin_dir() -> Path:
-    env = os.environ.get("SWIFTLET_BIN_DIR")
-    if env:
-        return Path(env)
-    out = subprocess.run(["swift", "build", "--show-bin-path"], cwd=REPO, capture_output=True, text=True, check=True)
-    return Path(out.stdout.strip())
-
-
-def _tar_layer(entries) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path, kind, data, mode in entries:
-            info = tarfile.TarInfo(path)
-            info.mtime = 0
-            info.mode = mode
-            if kind == "dir":
-                info.type = tarfile.DIRTYPE
-                tar.addfile(info)
-            elif kind == "link":
-                info.type = tarfile.SYMTYPE
-                info.linkname = data
-                tar.addfile(info)
-            else:
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
 def busybox_oci_archive(dest: Path, ref_name: str, entrypoint=None, cmd=("sh",)) -> Path:
     """An OCI image archive (tar of an OCI layout) with busybox-static and its applets."""
-    busybox = Path("/bin/busybox").read_bytes()
-    applets = subprocess.run(["/bin/busybox", "--list"], capture_output=True, text=True, check=True).stdout.split()
-    entries = [("bin", "dir", None, 0o755), ("etc", "dir", None, 0o755), ("tmp", "dir", None, 0o1777),
-               ("root", "dir", None, 0o700), ("bin/busybox", "file", busybox, 0o755)]
-    entries += [(f"bin/{a}", "link", "busybox", 0) for a in applets if a != "busybox"]
-    entries.append(("etc/passwd", "file", b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n", 0o644))
-    entries.append(("etc/group", "file", b"root:x:0:\nnogroup:x:65534:\n", 0o644))
-    layer = _tar_layer(entries)
-    layer_gz = gzip.compress(layer, mtime=0)
-    blobs = {}
-
-    def put(data):
-        digest = hashlib.sha256(data).hexdigest()
-        blobs[digest] = data
-        return f"sha256:{digest}", len(data)
-
-    layer_digest, layer_size = put(layer_gz)
+    entries = busybox_entries(passwd=b"nobody:x:65534:65534::/:/bin/false\n", group=b"nogroup:x:65534:\n")
     config = {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], "WorkingDir": "/"}
     if entrypoint:
         config["Entrypoint"] = list(entrypoint)
     if cmd:
         config["Cmd"] = list(cmd)
-    cfg = {"architecture": "amd64", "os": "linux", "config": config,
-           "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]}}
-    cfg_digest, cfg_size = put(json.dumps(cfg).encode())
-    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cfg_digest, "size": cfg_size},
-                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest,
-                            "size": layer_size}]}
-    man_digest, man_size = put(json.dumps(manifest).encode())
-    index = {"schemaVersion": 2, "manifests": [
-        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": man_digest, "size": man_size,
-         "annotations": {"org.opencontainers.image.ref.name": ref_name, "io.containerd.image.name": ref_name}}]}
-    files = [("oci-layout", b'{"imageLayoutVersion": "1.0.0"}'), ("index.json", json.dumps(index).encode())]
-    files += [(f"blobs/sha256/{d}", b) for d, b in blobs.items()]
+    files = oci_image_files(entries, config,
+                            {"org.opencontainers.image.ref.name": ref_name, "io.containerd.image.name": ref_name})
     with tarfile.open(dest, "w") as tar:
         for name, data in files:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return dest
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Node:
