@@ -8,9 +8,9 @@
 #
 #   bench/runtime-lifecycle.sh [OURS] [-n ROUNDS] [--peers "runc crun"]
 #
-# OURS: path, else $SWIFTLET_RUNTIME, else .build/release/swiftlet-runc if
-# present, else .build/debug/swiftlet-runc. If ours is missing the peers still
-# run and the report says so. Root only.
+# OURS: path, else $SWIFTLET_RUNTIME, else the release build (.build-release, then
+# .build/release), else .build/debug/swiftlet-runc (bench/lib.sh). If ours is
+# missing the peers still run and the report says so. Root only.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,12 +25,8 @@ while [ $# -gt 0 ]; do
     *) OURS=$1; shift ;;
   esac
 done
-if [ -z "$OURS" ]; then
-  if [ -n "${SWIFTLET_RUNTIME:-}" ]; then OURS=$SWIFTLET_RUNTIME
-  elif [ -x "$REPO/.build/release/swiftlet-runc" ]; then OURS=$REPO/.build/release/swiftlet-runc
-  else OURS=$REPO/.build/debug/swiftlet-runc
-  fi
-fi
+. "$REPO/bench/lib.sh"
+[ -n "$OURS" ] || OURS=$(default_runtime "$REPO")
 [ "$(id -u)" = 0 ] || { echo "runtime-lifecycle: needs root" >&2; exit 2; }
 [ -x /bin/busybox ] || { echo "runtime-lifecycle: needs busybox-static (/bin/busybox)" >&2; exit 2; }
 

@@ -21,12 +21,8 @@ while [ $# -gt 0 ]; do
     *) OURS=$1; shift ;;
   esac
 done
-if [ -z "$OURS" ]; then
-  if [ -n "${SWIFTLET_RUNTIME:-}" ]; then OURS=$SWIFTLET_RUNTIME
-  elif [ -x "$REPO/.build/release/swiftlet-runc" ]; then OURS=$REPO/.build/release/swiftlet-runc
-  else OURS=$REPO/.build/debug/swiftlet-runc
-  fi
-fi
+. "$REPO/bench/lib.sh"
+[ -n "$OURS" ] || OURS=$(default_runtime "$REPO")
 [ -e "$OURS" ] && OURS=$(readlink -f "$OURS")
 command -v vng >/dev/null || { echo "vm-crun: vng not found (pip install virtme-ng)" >&2; exit 2; }
 KERNEL=${VM_KERNEL:-$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1)}
