@@ -141,10 +141,13 @@ let package = Package(
             path: "Sources/Runtime/swiftlet-cri", swiftSettings: strict),
         // One of each per pod / per container: static (no ld.so, no shared Swift runtime mapped),
         // unused sections dropped, so each costs about as much memory as a plain C program.
+        .target(name: "CSmallProgram", path: "Sources/Runtime/CSmallProgram"),
         .executableTarget(
-            name: "SwiftletPause", path: "Sources/Runtime/swiftlet-pause", linkerSettings: perPodProgram),
+            name: "SwiftletPause", dependencies: ["CSmallProgram"], path: "Sources/Runtime/swiftlet-pause",
+            linkerSettings: perPodProgram),
         .executableTarget(
-            name: "SwiftletMonitor", path: "Sources/Runtime/swiftlet-monitor", linkerSettings: perPodProgram),
+            name: "SwiftletMonitor", dependencies: ["CSmallProgram"], path: "Sources/Runtime/swiftlet-monitor",
+            linkerSettings: perPodProgram),
 
         // ControlPlaneLite: storage (SQLite embedded, etcd v3), the apiserver, the CLI.
         .target(

@@ -19,6 +19,8 @@
 // Log lines: "<RFC3339Nano UTC> <stdout|stderr> <F|P> <text>\n" (P: a partial line, split
 // because it was longer than the buffer).
 #define _GNU_SOURCE
+#include "sl_small_program.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -91,19 +93,6 @@ static void die_to(int ready_fd, const char *fmt, const char *arg, int err) {
     _exit(1);
 }
 
-static int write_all(int fd, const char *data, size_t len) {
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static void open_log(void) {
     int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0) return;  // keep the old one (or none): output is dropped, never blocks
@@ -132,7 +121,7 @@ static void write_line(struct stream *s, const char *text, size_t len, char tag)
     memcpy(line, head, (size_t)n);
     memcpy(line + n, text, len);
     line[(size_t)n + len] = '\n';
-    write_all(log_fd, line, (size_t)n + len + 1);
+    sl_write_all(log_fd, line, (size_t)n + len + 1);
 }
 
 // Appends data to the stream's buffer, logging every complete line.
@@ -191,7 +180,7 @@ static void write_file_atomically(const char *dir, const char *name, const char 
     snprintf(path, sizeof path, "%s/%s", dir, name);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return;
-    write_all(fd, text, strlen(text));
+    sl_write_all(fd, text, strlen(text));
     fsync(fd);
     close(fd);
     rename(tmp, path);
@@ -479,7 +468,7 @@ int main(int argc, char **argv) {
             char buf[8192];
             ssize_t n = read(clients[i], buf, sizeof buf);
             if (n > 0) {
-                if (want_stdin && stdin_fd >= 0) write_all(stdin_fd, buf, (size_t)n);
+                if (want_stdin && stdin_fd >= 0) sl_write_all(stdin_fd, buf, (size_t)n);
             } else if (n == 0 || errno != EINTR) {
                 // The client closed its input (or failed): it still gets output until it goes.
                 client_reading[i] = 0;

@@ -11,6 +11,8 @@
 //                                     NETNS ("-" for the caller's) and relay stdin/stdout to it
 //                                     (the CRI PortForward stream of one port).
 #define _GNU_SOURCE
+#include "sl_small_program.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -39,19 +41,6 @@ static void on_child(int sig) {
     int saved = errno;
     while (waitpid(-1, NULL, WNOHANG) > 0) {}
     errno = saved;
-}
-
-static int write_all(int fd, const char *data, size_t len) {
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
 }
 
 static int loopback_up(void) {
@@ -128,14 +117,14 @@ static int forward(const char *netns, const char *port_text) {
             if (n <= 0) {
                 in_open = 0;
                 shutdown(sock, SHUT_WR);
-            } else if (write_all(sock, buf, (size_t)n) != 0) {
+            } else if (sl_write_all(sock, buf, (size_t)n) != 0) {
                 return 1;
             }
         }
         if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t n = read(sock, buf, sizeof buf);
             if (n <= 0) return 0;
-            if (write_all(1, buf, (size_t)n) != 0) return 1;
+            if (sl_write_all(1, buf, (size_t)n) != 0) return 1;
         }
     }
 }
