@@ -102,7 +102,6 @@ struct FastCommandLine {
         case ("kill", 2): verb = .kill(id: positionals[0], signal: positionals[1], all: flag)
         default: return nil
         }
-        if name != "kill" && name != "delete" && flag { return nil }
         self.globals = globals
     }
 
