@@ -67,6 +67,10 @@ def test_bad_container_configs_name_the_field(cri, images):
     code, msg = code_and_message(lambda: cri.create(
         sid, cfg, "c", IMAGE, command=["true"], linux=pb.LinuxContainerConfig(security_context=sc)))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and "add_capabilities[0]" in msg
+    # A relative log path needs the sandbox's log_directory (else it would land in the
+    # daemon's working directory).
+    code, msg = code_and_message(lambda: cri.create(sid, cfg, "c", IMAGE, command=["true"], log_path="c.log"))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "config.log_path" in msg
     # None of the failed creations left a container or a name reserved.
     assert cri.rt.ListContainers(pb.ListContainersRequest()).containers == []
     cid = cri.create(sid, cfg, "c", IMAGE, command=["true"])

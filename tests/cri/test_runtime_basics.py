@@ -39,8 +39,7 @@ def test_sandbox_lifecycle_network_and_files(env, cri, images):
     assert [s.id for s in listed] == [sid]
     assert cri.rt.ListPodSandbox(pb.ListPodSandboxRequest(
         filter=pb.PodSandboxFilter(label_selector={"app": "other"}))).items == []
-    cid = cri.create(sid, cfg, "c", IMAGE, command=["sh", "-c", "cat /etc/resolv.conf; hostname; sleep 60"],
-                     log_path="c.log")
+    cid = cri.create(sid, cfg, "c", IMAGE, command=["sh", "-c", "cat /etc/resolv.conf; hostname; sleep 60"])
     cri.start(cid)
     r = cri.exec_sync(cid, ["cat", "/etc/resolv.conf"])
     assert b"nameserver 10.96.0.10" in r.stdout and b"search svc.local" in r.stdout and b"options ndots:5" in r.stdout

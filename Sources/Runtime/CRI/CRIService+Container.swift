@@ -64,6 +64,11 @@ extension CRIService {
                 guard !config.logPath.hasPrefix("/") || sandboxConfig.logDirectory.isEmpty else {
                     throw CRIError.invalidArgument(field: "config.log_path", reason: "must be relative to the sandbox's log_directory")
                 }
+                // Without a log_directory only an absolute path says where the log goes (a
+                // relative one would land in whatever directory the daemon runs in).
+                guard config.logPath.hasPrefix("/") || !sandboxConfig.logDirectory.isEmpty else {
+                    throw CRIError.invalidArgument(field: "config.log_path", reason: "is relative but the sandbox has no log_directory")
+                }
                 guard !config.logPath.split(separator: "/").contains("..") else {
                     throw CRIError.invalidArgument(field: "config.log_path", reason: "must not contain \"..\"")
                 }
