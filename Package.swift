@@ -192,10 +192,19 @@ let package = Package(
 
         // kubeletd: the kubelet (reaches the runtime only through CRI) and its node CLI.
         .target(
+            name: "GRPCHealthProto",
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ],
+            path: "Sources/SystemCore/GRPCHealthProto", swiftSettings: strict),
+        .target(
             name: "KubeletCore",
             dependencies: [
-                "SystemCore", "CRIProto", "GRPCSupport",
+                "SystemCore", "CRIProto", "GRPCSupport", "GRPCHealthProto",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOCore", package: "swift-nio"),
