@@ -13,8 +13,9 @@ packages=(
   docker-registry skopeo apache2-utils
   # ControlPlaneLite: SQLite (GRDB) and etcd for the second store
   libsqlite3-dev etcd-server etcd-client
-  # tests and benchmarks
-  python3-pip hyperfine jq time
+  # tests and benchmarks (Go + spdystream: the SPDY exec/port-forward client of the CRI tests,
+  # the library Kubernetes itself uses)
+  python3-pip hyperfine jq time golang-go golang-github-docker-spdystream-dev
   # VM tests on a real cgroup v2 hierarchy
   qemu-system-x86 linux-image-amd64
 )
