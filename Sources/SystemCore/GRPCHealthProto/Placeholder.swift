@@ -1,2 +1,0 @@
-// Replaced by the code generated from proto/grpc-health/health.proto.
-enum GRPCHealthProtoPlaceholder {}
