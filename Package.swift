@@ -58,6 +58,8 @@ let package = Package(
         systemLibrary("CMnl", pkgConfig: "libmnl", apt: "libmnl-dev"),
         systemLibrary("CNftnl", pkgConfig: "libnftnl", apt: "libnftnl-dev"),
         systemLibrary("CArchive", pkgConfig: "libarchive", apt: "libarchive-dev"),
+        // zlib with a preset dictionary (SPDY/3 header compression in the CRI streaming server).
+        systemLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
 
         // Low-level OS layer shared by every subsystem: syscall wrappers with typed errors.
         .target(
@@ -125,7 +127,7 @@ let package = Package(
         .target(
             name: "CRI",
             dependencies: [
-                "Runtime", "ImageStore", "CRIProto", "SystemCore",
+                "Runtime", "ImageStore", "CRIProto", "SystemCore", "CZlib",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOCore", package: "swift-nio"),
