@@ -70,14 +70,17 @@ struct Kubeletd: AsyncParsableCommand {
         }
         let kubelet = Kubelet(options: options, logger: logger)
         let signals = AsyncStream<Int32> { continuation in
-            for sig in [SIGTERM, SIGINT] {
+            // Both sources stay alive until the stream ends (one onTermination holds them all:
+            // assigning it per source used to drop the SIGTERM source, so SIGTERM was ignored).
+            let sources = [SIGTERM, SIGINT].map { sig in
                 signal(sig, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: sig)
                 source.setEventHandler { continuation.yield(sig) }
                 source.resume()
-                nonisolated(unsafe) let keep = source
-                continuation.onTermination = { _ in keep.cancel() }
+                return source
             }
+            nonisolated(unsafe) let keep = sources
+            continuation.onTermination = { _ in keep.forEach { $0.cancel() } }
         }
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
