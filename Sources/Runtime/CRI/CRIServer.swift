@@ -25,20 +25,29 @@ public enum CRIServer {
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
+        let serving = Task { try await server.serve() }
+        // Graceful: no new RPCs, running ones may finish; long-lived ones (an event stream whose
+        // client vanished) are cut after a few seconds so a stop never hangs.
+        let grace = 5
         let sources = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: .global()) }
         for source in sources {
             source.setEventHandler {
-                logger.info("shutting down")
+                logger.info("shutting down", metadata: ["grace": "\(grace)s"])
                 server.beginGracefulShutdown()
+                DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(grace)) {
+                    logger.warning("RPCs still open after the grace period: closing them")
+                    serving.cancel()
+                }
             }
             source.resume()
         }
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { try await server.serve() }
-            if let address = try await transport.listeningAddress.unixDomainSocket {
-                chmod(address.path, 0o660)
-                logger.info("serving CRI v1", metadata: ["socket": "\(address.path)", "runtime": "\(service.runtime.path)"])
-            }
+        if let address = try await transport.listeningAddress.unixDomainSocket {
+            chmod(address.path, 0o660)
+            logger.info("serving CRI v1", metadata: ["socket": "\(address.path)", "runtime": "\(service.runtime.path)"])
+        }
+        do {
+            try await serving.value
+        } catch is CancellationError {
         }
         for source in sources { source.cancel() }
         await service.streaming.stop()
