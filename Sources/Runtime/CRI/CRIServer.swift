@@ -37,6 +37,12 @@ public enum CRIServer {
                 DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(grace)) {
                     logger.warning("RPCs still open after the grace period: closing them")
                     serving.cancel()
+                    // A handler that ignores cancellation must not keep the daemon alive: every
+                    // record is on disk and the monitors own the containers.
+                    DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(2)) {
+                        logger.warning("exiting with RPCs still running")
+                        exit(0)
+                    }
                 }
             }
             source.resume()

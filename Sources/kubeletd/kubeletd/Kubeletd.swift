@@ -88,6 +88,12 @@ struct Kubeletd: AsyncParsableCommand {
                 group.addTask {
                     for await sig in signals {
                         logger.info("signal received, stopping (containers keep running)", metadata: ["signal": "\(sig)"])
+                        // An RPC in flight (a StopContainer waiting out a pod's grace period) must
+                        // not hold the stop up: the runtime finishes it, a restart adopts the rest.
+                        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(5)) {
+                            logger.warning("still stopping after 5 s: exiting now")
+                            exit(0)
+                        }
                         return
                     }
                 }
