@@ -265,7 +265,8 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
             }
             var response = Runtime_V1_AttachResponse()
             response.url = service.streaming.register(StreamingServer.PendingAttach(
-                monitorDir: service.monitorDir(record.id), stdin: request.stdin, tty: config.tty, created: Date()))
+                monitorDir: service.monitorDir(record.id), stdin: request.stdin, stdout: request.stdout,
+                stderr: request.stderr && !config.tty, tty: config.tty, created: Date()))
             return response
         }
     }
