@@ -7,6 +7,9 @@ import SystemCore
 
 /// Serves both CRI services on a unix socket until SIGTERM/SIGINT, then removes the socket.
 public enum CRIServer {
+    /// Concurrent RPCs per client connection.
+    static let maxConcurrentStreams = 4096
+
     public static func run(service: CRIService, logger: Logger) async throws {
         let path = service.config.listen
         let dir = (path as NSString).deletingLastPathComponent
@@ -17,7 +20,14 @@ public enum CRIServer {
         try? FileSystem.removeEntry(path)
         let transport = HTTP2ServerTransport.Posix(
             address: .unixDomainSocket(path: path), transportSecurity: .plaintext,
-            config: .defaults { $0.rpc.maxRequestPayloadSize = 16 << 20 })
+            config: .defaults {
+                $0.rpc.maxRequestPayloadSize = 16 << 20
+                // Advertised, so clients queue beyond it. Unset, NIO still enforces 100 streams
+                // per connection without telling the client, and the 101st concurrent RPC (a
+                // kubelet tearing down 100 pods while it relists) ends the whole connection
+                // with GOAWAY PROTOCOL_ERROR.
+                $0.http2.maxConcurrentStreams = Self.maxConcurrentStreams
+            })
         let server = GRPCServer(
             transport: transport,
             services: [RuntimeServiceHandler(service: service), ImageServiceHandler(service: service)])

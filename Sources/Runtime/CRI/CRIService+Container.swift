@@ -103,23 +103,32 @@ extension CRIService {
     }
 
     func startContainer(_ id: String) async throws {
-        guard var record = try await state.container(id) else { throw CRIError.notFound(kind: "container", id: id) }
-        record = try await refresh(record)
-        guard record.state == .created else {
-            throw CRIError.failedPrecondition("container \(record.id) is \(record.state.rawValue), not created")
+        guard let found = try await state.container(id) else { throw CRIError.notFound(kind: "container", id: id) }
+        try await locks.with(found.id) {
+            guard var record = try await state.container(found.id) else { throw CRIError.notFound(kind: "container", id: id) }
+            record = try await refresh(record)
+            guard record.state == .created else {
+                throw CRIError.failedPrecondition("container \(record.id) is \(record.state.rawValue), not created")
+            }
+            let startedAt = nowNanos()
+            try await runtime.start(id: record.id)
+            record.state = .running
+            record.startedAt = startedAt
+            try await state.save(record)
+            events.publish(containerID: record.id, sandboxID: record.sandboxID, type: .containerStartedEvent)
         }
-        let startedAt = nowNanos()
-        try await runtime.start(id: record.id)
-        record.state = .running
-        record.startedAt = startedAt
-        try await state.save(record)
-        events.publish(containerID: record.id, sandboxID: record.sandboxID, type: .containerStartedEvent)
     }
 
     /// The stop signal, then SIGKILL after `timeout` seconds. Stopping an exited (or unknown)
     /// container is not an error.
     func stopContainer(_ id: String, timeout: Int64) async throws {
-        guard var record = try await state.container(id) else { return }
+        guard let found = try await state.container(id) else { return }
+        try await locks.with(found.id) { try await stopContainerLocked(found.id, timeout: timeout) }
+    }
+
+    /// `stopContainer` with the container's lock held.
+    private func stopContainerLocked(_ id: String, timeout: Int64) async throws {
+        guard var record = try await state.container(id) else { return }  // removed meanwhile
         record = try await refresh(record)
         guard record.state != .exited else { return }
         if record.state == .created {
@@ -145,10 +154,23 @@ extension CRIService {
     }
 
     func removeContainer(_ id: String) async throws {
-        guard let record = try await state.container(id) else { return }  // idempotent
-        try await stopContainer(record.id, timeout: 0)
-        try await runtime.delete(id: record.id)
-        if record.hasSnapshot { try images.removeSnapshot(key: record.id) }
+        guard let found = try await state.container(id) else { return }  // idempotent
+        try await locks.with(found.id) { try await removeContainerLocked(found.id) }
+    }
+
+    /// `removeContainer` with the container's lock held.
+    private func removeContainerLocked(_ id: String) async throws {
+        guard let record = try await state.container(id) else { return }  // removed meanwhile
+        try await stopContainerLocked(record.id, timeout: 0)
+        // From here on a concurrent status refresh must not write container.json back.
+        await state.beginRemoval(record.id)
+        do {
+            try await runtime.delete(id: record.id)
+            if record.hasSnapshot { try images.removeSnapshot(key: record.id) }
+        } catch {
+            await state.abortRemoval(record.id)
+            throw error
+        }
         try? FileSystem.removeTree(monitorDir(record.id))
         try? FileSystem.removeTree(containerBundle(record.id))
         if let sandbox = try await state.sandbox(record.sandboxID), let key = try? SandboxKey.key(for: record, in: sandbox) {

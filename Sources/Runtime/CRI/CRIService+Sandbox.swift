@@ -201,9 +201,19 @@ extension CRIService {
     }
 
     func stopPodSandbox(_ id: String) async throws {
-        guard var record = try await state.sandbox(id) else { return }  // idempotent
-        for container in await state.containers(inSandbox: record.id) {
-            try await stopContainer(container.id, timeout: 0)
+        guard let found = try await state.sandbox(id) else { return }  // idempotent
+        try await locks.with(found.id) { try await stopPodSandboxLocked(found.id) }
+    }
+
+    /// Stops the containers (all at once), the infra process, then CNI DEL and the netns.
+    private func stopPodSandboxLocked(_ id: String) async throws {
+        guard var record = try await state.sandbox(id) else { return }  // removed meanwhile
+        let containers = await state.containers(inSandbox: record.id)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for container in containers {
+                group.addTask { try await self.stopContainer(container.id, timeout: 0) }
+            }
+            try await group.waitForAll()
         }
         if exitRecord(record.id) == nil {
             try await runtime.kill(id: record.id, signal: "KILL")
@@ -226,12 +236,25 @@ extension CRIService {
     }
 
     func removePodSandbox(_ id: String) async throws {
-        guard let record = try await state.sandbox(id) else { return }  // idempotent
-        try await stopPodSandbox(record.id)
-        for container in await state.containers(inSandbox: record.id) {
-            try await removeContainer(container.id)
+        guard let found = try await state.sandbox(id) else { return }  // idempotent
+        try await locks.with(found.id) { try await removePodSandboxLocked(found.id) }
+    }
+
+    private func removePodSandboxLocked(_ id: String) async throws {
+        guard let record = try await state.sandbox(id) else { return }  // removed meanwhile
+        try await stopPodSandboxLocked(record.id)
+        let containers = await state.containers(inSandbox: record.id)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for container in containers {
+                group.addTask { try await self.removeContainer(container.id) }
+            }
+            try await group.waitForAll()
         }
-        try await runtime.delete(id: record.id)
+        await state.beginRemoval(record.id)
+        do { try await runtime.delete(id: record.id) } catch {
+            await state.abortRemoval(record.id)
+            throw error
+        }
         removeCgroup(record.cgroupPath)
         try? FileSystem.removeTree(monitorDir(record.id))
         try? FileSystem.removeTree(sandboxStateDir(record.id))

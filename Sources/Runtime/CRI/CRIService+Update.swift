@@ -88,7 +88,10 @@ extension CRIService {
         // The config the container status reports.
         var config = try Runtime_V1_ContainerConfig(serializedBytes: record.config)
         config.linux.resources = r
-        record.config = try config.serializedBytes()
-        try await state.save(record)
+        let bytes: Data = try config.serializedBytes()
+        guard try await state.updateContainer(record.id, { stored in
+            stored.config = bytes
+            return true
+        }) != nil else { throw CRIError.notFound(kind: "container", id: record.id) }
     }
 }

@@ -22,6 +22,8 @@ public final class CRIService: Sendable {
     let pauseLibraries: [String]
     /// Exec URLs (the kubelet's streaming flow).
     let streaming: StreamingServer
+    /// One operation at a time per container or sandbox ID.
+    let locks = OperationLocks()
 
     /// Opens the state directories, the image store and the records on disk. `binDir` is where
     /// swiftlet-runc, swiftlet-monitor and swiftlet-pause are looked up by default.
@@ -128,7 +130,8 @@ public final class CRIService: Sendable {
         return Spawn.isAlive(pid) && (try? FileSystem.readString("/proc/\(pid)/cmdline"))?.contains("swiftlet-monitor") == true
     }
 
-    /// Brings a container record up to date with its exit file.
+    /// Brings a container record up to date with its exit file. Safe beside a concurrent stop or
+    /// remove: a record that is gone or being removed is returned as computed, never written.
     @discardableResult
     func refresh(_ record: ContainerRecord) async throws -> ContainerRecord {
         guard record.state != .exited else { return record }
@@ -148,9 +151,20 @@ public final class CRIService: Sendable {
         } else {
             return record
         }
-        try await state.save(updated)
-        events.publish(containerID: updated.id, sandboxID: updated.sandboxID, type: .containerStoppedEvent)
-        return updated
+        let exited = updated
+        let changed = Flag()
+        guard let current = try await state.updateContainer(record.id, { stored in
+            guard stored.state != .exited else { return false }
+            stored.state = .exited
+            stored.exitCode = exited.exitCode
+            stored.finishedAt = exited.finishedAt
+            stored.reason = exited.reason
+            stored.message = exited.message
+            changed.set()
+            return true
+        }) else { return updated }
+        if changed.value { events.publish(containerID: current.id, sandboxID: current.sandboxID, type: .containerStoppedEvent) }
+        return current
     }
 
     /// Marks a sandbox NOTREADY when its infra process has gone.
@@ -159,8 +173,11 @@ public final class CRIService: Sendable {
         guard record.state == .ready, exitRecord(record.id) != nil || !monitorAlive(record.id) else { return record }
         var updated = record
         updated.state = .notReady
-        try await state.save(updated)
-        return updated
+        return try await state.updateSandbox(record.id, { stored in
+            guard stored.state == .ready else { return false }
+            stored.state = .notReady
+            return true
+        }) ?? updated
     }
 
     /// Whether the kernel OOM-killed something in the container's cgroup.

@@ -8,6 +8,8 @@ actor CRIState {
     private(set) var sandboxes: [String: SandboxRecord] = [:]
     private(set) var containers: [String: ContainerRecord] = [:]
     private var names: [String: String] = [:]
+    /// Records being removed: no update writes their files any more (the directory is going).
+    private var removing: Set<String> = []
     let rootDir: String
 
     init(rootDir: String) {
@@ -61,8 +63,36 @@ actor CRIState {
         containers[record.id] = record
     }
 
-    func forgetSandbox(_ id: String) { sandboxes.removeValue(forKey: id) }
-    func forgetContainer(_ id: String) { containers.removeValue(forKey: id) }
+    /// Changes a container record that still exists and is not being removed; writes it only
+    /// when `change` says it changed something. Returns the current record (nil: gone).
+    func updateContainer(_ id: String, _ change: @Sendable (inout ContainerRecord) -> Bool) throws -> ContainerRecord? {
+        guard var record = containers[id], !removing.contains(id) else { return nil }
+        guard change(&record) else { return record }
+        try save(record)
+        return record
+    }
+
+    func updateSandbox(_ id: String, _ change: @Sendable (inout SandboxRecord) -> Bool) throws -> SandboxRecord? {
+        guard var record = sandboxes[id], !removing.contains(id) else { return nil }
+        guard change(&record) else { return record }
+        try save(record)
+        return record
+    }
+
+    /// From now on no update touches the record's files (they are about to be deleted).
+    func beginRemoval(_ id: String) { removing.insert(id) }
+    /// The removal failed midway: the record can be updated again.
+    func abortRemoval(_ id: String) { removing.remove(id) }
+
+    func forgetSandbox(_ id: String) {
+        sandboxes.removeValue(forKey: id)
+        removing.remove(id)
+    }
+
+    func forgetContainer(_ id: String) {
+        containers.removeValue(forKey: id)
+        removing.remove(id)
+    }
 
     /// Resolves a full ID or a unique prefix of one.
     func sandbox(_ idOrPrefix: String) throws -> SandboxRecord? {

@@ -14,7 +14,9 @@ struct CommandResult: Sendable {
 }
 
 /// Runs external programs (the OCI runtime, CNI plugins, the monitor) without blocking the
-/// daemon's cooperative threads: each wait happens on a GCD thread.
+/// daemon's cooperative threads: each wait happens on a thread of its own. (Not on GCD's global
+/// queue: on Linux it grows slowly past the core count when its threads block, which made a
+/// hundred concurrent teardowns wait for each other.)
 enum Command {
     /// Runs `path` to completion; its output goes to anonymous files in `scratch` (no pipe can
     /// fill up). `timeout` (seconds, 0 = none) sends SIGKILL.
@@ -23,7 +25,7 @@ enum Command {
         scratch: String, timeout: Double = 0, newSession: Bool = false
     ) async throws -> CommandResult {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<CommandResult, Error>) in
-            DispatchQueue.global().async {
+            BlockingThread.run(name: "cri-command") {
                 do {
                     continuation.resume(returning: try runBlocking(
                         path, arguments, environment: environment, input: input, scratch: scratch,
@@ -64,7 +66,7 @@ enum Command {
             let pid = try Spawn.start(
                 path, arguments: [path] + arguments, environment: environment, stdin: inFD, stdout: out,
                 stderr: err, newSession: newSession)
-            let timedOut = TimeoutFlag()
+            let timedOut = Flag()
             var timer: DispatchWorkItem?
             if timeout > 0 {
                 let item = DispatchWorkItem {
@@ -82,8 +84,8 @@ enum Command {
     }
 }
 
-/// A flag set from a timer thread.
-final class TimeoutFlag: @unchecked Sendable {
+/// A flag set from another thread (a timer, an actor's closure).
+final class Flag: @unchecked Sendable {
     private let lock = NSLock()
     private var flag = false
     func set() { lock.withLock { flag = true } }
