@@ -66,6 +66,8 @@ def main():
     ap.add_argument("helper")
     ap.add_argument("--pods", type=int, default=50)
     ap.add_argument("--concurrency", type=int, default=20)
+    ap.add_argument("--teardown-concurrency", type=int, default=0,
+                    help="pods stopped and removed at once (default: all of them)")
     args = ap.parse_args()
     channel = grpc.insecure_channel(f"unix://{args.socket}")
     rt = api_pb2_grpc.RuntimeServiceStub(channel)
@@ -104,15 +106,53 @@ def main():
     new_helpers = [p for p in helpers(args.helper) if p not in helpers_before]
     helper_rss = sorted(rss_kib(p) for p in new_helpers)
     helper_pss = sorted(pss_kib(p) for p in new_helpers)
-    # Clean up.
+    # Teardown, timed: StopPodSandbox + RemovePodSandbox for every pod at once (as a kubelet does
+    # when a namespace is deleted), then until no sandbox is listed and no helper is left.
+    errors = []
+
     def remove(sid):
-        rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=sid), timeout=300)
-        rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=sid), timeout=300)
-    with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
+        try:
+            rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=sid), timeout=300)
+            rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=sid), timeout=300)
+        except grpc.RpcError as e:
+            with lock:
+                errors.append(f"{sid[:12]}: {e.code()} {e.details()}")
+    # Meanwhile a poller lists and inspects, as a kubelet's relist does: its calls must not fail
+    # either (a status refresh racing a removal once failed on a vanished container.json).
+    stop_polling = threading.Event()
+
+    def poll():
+        while not stop_polling.is_set():
+            try:
+                for c in rt.ListContainers(pb.ListContainersRequest(), timeout=60).containers:
+                    try:
+                        rt.ContainerStatus(pb.ContainerStatusRequest(container_id=c.id), timeout=60)
+                    except grpc.RpcError as e:
+                        if e.code() != grpc.StatusCode.NOT_FOUND:
+                            raise
+                rt.ListPodSandbox(pb.ListPodSandboxRequest(), timeout=60)
+            except grpc.RpcError as e:
+                with lock:
+                    errors.append(f"poll: {e.code()} {e.details()}")
+            time.sleep(0.05)
+    poller = threading.Thread(target=poll)
+    t0 = time.perf_counter()
+    poller.start()
+    with ThreadPoolExecutor(max_workers=args.teardown_concurrency or len(ids)) as pool:
         list(pool.map(remove, ids))
+    while any(s.id in ids for s in rt.ListPodSandbox(pb.ListPodSandboxRequest(), timeout=60).items) \
+            or any(p in new_helpers for p in helpers(args.helper)):
+        if time.perf_counter() - t0 > 300:
+            errors.append("sandboxes or helpers still present 300 s after the teardown began")
+            break
+        time.sleep(0.05)
+    teardown = time.perf_counter() - t0
+    stop_polling.set()
+    poller.join()
     channel.close()
     print(json.dumps({"latencies_ms": latencies, "wall_s": wall, "rss_idle_kib": idle, "rss_loaded_kib": loaded,
-                      "helpers": len(new_helpers), "helper_rss_kib": helper_rss, "helper_pss_kib": helper_pss}))
+                      "helpers": len(new_helpers), "helper_rss_kib": helper_rss, "helper_pss_kib": helper_pss,
+                      "teardown_s": teardown, "teardown_errors": errors}))
 
 
 if __name__ == "__main__":

@@ -134,7 +134,12 @@ def main():
                 "helper_rss_mib": statistics.median(statistics.median(x["helper_rss_kib"] or [0]) for x in runs) / 1024,
                 "helper_pss_mib": statistics.median(statistics.median(x["helper_pss_kib"] or [0]) for x in runs) / 1024,
                 "helpers_per_round": runs[-1]["helpers"],
+                "teardown_s": statistics.median(x["teardown_s"] for x in runs),
+                "teardown_errors": sum(len(x["teardown_errors"]) for x in runs),
             }
+            for x in runs:
+                for e in x["teardown_errors"][:5]:
+                    print(f"{name} teardown error: {e}", file=sys.stderr)
         print(f"CRI pod start: {PODS} pods (RunPodSandbox+CreateContainer+StartContainer), {CONCURRENCY} at once, "
               f"median of {ROUNDS} rounds")
         print(f"{'':12}{'p50 ms':>9}{'p99 ms':>9}{'wall s':>8}{'RSS idle':>10}{'RSS @' + str(PODS):>9}"
@@ -144,6 +149,11 @@ def main():
             print(f"{name:12}{s['p50_ms']:9.0f}{s['p99_ms']:9.0f}{s['wall_s']:8.2f}{s['rss_idle_mib']:9.1f}M"
                   f"{s['rss_50_mib']:8.1f}M{s['helper_rss_mib']:11.2f}M{s['helper_pss_mib']:11.2f}M  {helper} "
                   f"x{s['helpers_per_round']}")
+        print(f"teardown of {PODS} pods at once (StopPodSandbox+RemovePodSandbox, until no sandbox and no helper is left):")
+        for name in ("containerd", "swiftlet"):
+            s = summary[name]
+            print(f"{name:12}{s['teardown_s']:9.2f} s  errors: {s['teardown_errors']}")
+        print(f"ratio swiftlet/containerd teardown: {summary['swiftlet']['teardown_s'] / summary['containerd']['teardown_s']:.2f}")
         ratio = summary["swiftlet"]["p50_ms"] / summary["containerd"]["p50_ms"]
         print(f"ratio swiftlet/containerd p50: {ratio:.2f} (goal <= 0.5)")
         print(json.dumps(summary), file=sys.stderr)
