@@ -85,9 +85,14 @@ def test_init_writes_pki_kubeconfigs_and_manifests(server):
     root = server.root
     for rel in ["etc/kubernetes/pki/ca.crt", "etc/kubernetes/pki/apiserver.crt", "etc/kubernetes/pki/sa.key",
                 "etc/kubernetes/admin.conf", "etc/kubernetes/kubelet.conf",
-                "etc/kubernetes/manifests/kube-apiserver.yaml", "etc/kubernetes/manifests/kube-scheduler.yaml",
-                "etc/kubernetes/manifests/kube-controller-manager.yaml"]:
+                "etc/kubernetes/manifests/kube-apiserver.yaml"]:
         assert os.path.exists(os.path.join(root, rel)), rel
+    # The scheduler and controller manager manifests are written; the kubelet's directory gets
+    # them only once their executables exist (next to swiftlet-control-plane), else they wait.
+    for name, exe in [("kube-scheduler", "swiftlet-scheduler"), ("kube-controller-manager", "swiftlet-controller-manager")]:
+        active = os.path.exists(os.path.join(os.path.dirname(os.path.realpath(server.binary)), exe))
+        assert os.path.exists(os.path.join(root, "etc/kubernetes/manifests", name + ".yaml")) == active
+        assert os.path.exists(os.path.join(root, "etc/kubernetes/manifests-pending", name + ".yaml")) != active
     assert os.stat(os.path.join(root, "etc/kubernetes/pki/ca.key")).st_mode & 0o077 == 0
     text = subprocess.run(["openssl", "x509", "-noout", "-text", "-in", os.path.join(root, "etc/kubernetes/pki/apiserver.crt")],
                           capture_output=True, text=True).stdout

@@ -12,14 +12,25 @@ public struct ClusterInit: Sendable {
     public var securePort: Int = 6443
     public var serviceCIDR: String = "10.96.0.0/12"
     public var storeURL: String?
-    public var image: String = "localhost/swiftlet/control-plane:dev"
-    public var binary: String = "/usr/local/bin/swiftlet-control-plane"
+    public var image: String = ClusterInit.defaultImage
+    public var binary: String = ControlPlaneImage.binDir + "/swiftlet-control-plane"
+    /// The components whose executables the image holds besides the apiserver (file names, e.g.
+    /// `swiftlet-scheduler`). A component's manifest goes into `manifests/` only when its
+    /// executable is in the image; otherwise into `manifests-pending/`, where the kubelet does not
+    /// look, so a pod that could not start never runs.
+    public var imageComponents: Set<String> = []
+
+    /// The tag `init` builds and the manifests name.
+    public static let defaultImage = "localhost/swiftlet/control-plane:" + APIServerConfig().version
+    public static let scheduler = "swiftlet-scheduler"
+    public static let controllerManager = "swiftlet-controller-manager"
 
     public init(nodeName: String) { self.nodeName = nodeName }
 
     public var kubernetesDir: String { path("etc/kubernetes") }
     public var pkiDir: String { path("etc/kubernetes/pki") }
     public var manifestsDir: String { path("etc/kubernetes/manifests") }
+    public var pendingManifestsDir: String { path("etc/kubernetes/manifests-pending") }
     public var dataDir: String { path("var/lib/swiftlet/apiserver") }
     public var effectiveStoreURL: String { storeURL ?? "sqlite://\(dataDir)/state.db" }
 
@@ -31,7 +42,7 @@ public struct ClusterInit: Sendable {
     @discardableResult
     public func run() throws -> [String] {
         let fm = FileManager.default
-        for dir in [pkiDir, manifestsDir, dataDir] {
+        for dir in [pkiDir, manifestsDir, pendingManifestsDir, dataDir] {
             try fm.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         }
         var written: [String] = []
@@ -82,15 +93,21 @@ public struct ClusterInit: Sendable {
             try write(kubernetesDir + "/" + file, kubeconfig(server: server, ca: ca.certificatePEM, user: user, client: client), mode: 0o600)
         }
         try write(manifestsDir + "/kube-apiserver.yaml", try manifest(name: "kube-apiserver", command: apiserverCommand(), port: securePort, health: "/livez"), mode: 0o600)
-        try write(manifestsDir + "/kube-scheduler.yaml", try manifest(
-            name: "kube-scheduler", command: ["/usr/local/bin/swiftlet-scheduler", "--kubeconfig=/etc/kubernetes/scheduler.conf", "--leader-elect=true"],
-            port: 10259, health: "/healthz"), mode: 0o600)
-        try write(manifestsDir + "/kube-controller-manager.yaml", try manifest(
-            name: "kube-controller-manager",
-            command: ["/usr/local/bin/swiftlet-controller-manager", "--kubeconfig=/etc/kubernetes/controller-manager.conf",
-                      "--service-account-private-key-file=/etc/kubernetes/pki/sa.key", "--root-ca-file=/etc/kubernetes/pki/ca.crt",
-                      "--cluster-signing-cert-file=/etc/kubernetes/pki/ca.crt", "--cluster-signing-key-file=/etc/kubernetes/pki/ca.key"],
-            port: 10257, health: "/healthz"), mode: 0o600)
+        let components: [(String, String, [String], Int)] = [
+            ("kube-scheduler", Self.scheduler, ["--kubeconfig=/etc/kubernetes/scheduler.conf", "--leader-elect=true"], 10259),
+            ("kube-controller-manager", Self.controllerManager,
+             ["--kubeconfig=/etc/kubernetes/controller-manager.conf",
+              "--service-account-private-key-file=/etc/kubernetes/pki/sa.key", "--root-ca-file=/etc/kubernetes/pki/ca.crt",
+              "--cluster-signing-cert-file=/etc/kubernetes/pki/ca.crt", "--cluster-signing-key-file=/etc/kubernetes/pki/ca.key"], 10257),
+        ]
+        for (name, executable, args, port) in components {
+            let text = try manifest(name: name, command: [ControlPlaneImage.binDir + "/" + executable] + args, port: port, health: "/healthz")
+            let active = imageComponents.contains(executable)
+            try write((active ? manifestsDir : pendingManifestsDir) + "/\(name).yaml", text, mode: 0o600)
+            // The other directory's copy is stale now.
+            let other = (active ? pendingManifestsDir : manifestsDir) + "/\(name).yaml"
+            if fm.fileExists(atPath: other) { try fm.removeItem(atPath: other) }
+        }
         return written
     }
 
@@ -148,7 +165,7 @@ public struct ClusterInit: Sendable {
                 "hostNetwork": true, "priorityClassName": "system-node-critical",
                 "securityContext": ["seccompProfile": ["type": "RuntimeDefault"]],
                 "containers": [[
-                    "name": name, "image": image, "imagePullPolicy": "Never", "command": command,
+                    "name": name, "image": image, "imagePullPolicy": "IfNotPresent", "command": command,
                     "livenessProbe": ["httpGet": ["host": "127.0.0.1", "path": health, "port": port, "scheme": "HTTPS"],
                                       "initialDelaySeconds": 10, "periodSeconds": 10, "failureThreshold": 8],
                     "resources": ["requests": ["cpu": "100m"]],
@@ -158,8 +175,8 @@ public struct ClusterInit: Sendable {
                     ],
                 ]],
                 "volumes": [
-                    ["name": "k8s-certs", "hostPath": ["path": "/etc/kubernetes", "type": "DirectoryOrCreate"]],
-                    ["name": "data", "hostPath": ["path": "/var/lib/swiftlet/apiserver", "type": "DirectoryOrCreate"]],
+                    ["name": "k8s-certs", "hostPath": ["path": kubernetesDir, "type": "Directory"]],
+                    ["name": "data", "hostPath": ["path": dataDir, "type": "DirectoryOrCreate"]],
                 ],
             ],
         ]

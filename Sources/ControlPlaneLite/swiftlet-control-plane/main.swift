@@ -103,7 +103,13 @@ struct InitCommand: ParsableCommand {
     @Option(name: .customLong("secure-port")) var securePort = 6443
     @Option(name: .customLong("service-cluster-ip-range")) var serviceCIDR = "10.96.0.0/12"
     @Option(help: "Image of the control-plane static pods (built locally from our binaries).")
-    var image = "localhost/swiftlet/control-plane:dev"
+    var image = ClusterInit.defaultImage
+    @Option(name: .customLong("image-store"), help: ArgumentHelp(
+        "Build the image from this executable, its shared libraries and the loader, and import it into this image store (the node's, e.g. /var/lib/swiftlet/images).",
+        discussion: "swiftlet-scheduler and swiftlet-controller-manager join the image when they sit next to this executable; their manifests go to manifests-pending/ until then."))
+    var imageStore: String?
+    @Option(name: .customLong("swiftlet-image"), help: "The swiftlet-image executable that imports the image (default: next to this one, else PATH).")
+    var swiftletImage: String?
 
     func run() throws {
         var initializer = ClusterInit(nodeName: nodeName ?? ProcessInfo.processInfo.hostName.lowercased())
@@ -113,6 +119,43 @@ struct InitCommand: ParsableCommand {
         initializer.securePort = securePort
         initializer.serviceCIDR = serviceCIDR
         initializer.image = image
+        let selfPath = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let binDir = URL(fileURLWithPath: selfPath).deletingLastPathComponent().path
+        let components = [ClusterInit.scheduler, ClusterInit.controllerManager].filter {
+            FileManager.default.isExecutableFile(atPath: binDir + "/" + $0)
+        }
+        initializer.imageComponents = Set(components)
+        if let imageStore {
+            let importer = try swiftletImage ?? findExecutable("swiftlet-image", preferring: binDir)
+            guard FileManager.default.isExecutableFile(atPath: importer) else {
+                throw ValidationError("--swiftlet-image \(importer): not an executable file")
+            }
+            let layout = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-cp-image-\(UInt32.random(in: 0...UInt32.max))").path
+            defer { try? FileManager.default.removeItem(atPath: layout) }
+            let builder = ControlPlaneImage(executables: [selfPath] + components.map { binDir + "/" + $0 }, reference: image)
+            let built = try builder.writeLayout(to: layout)
+            print("built \(image) (\(built.files.count) files, manifest \(built.manifestDigest))")
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: importer)
+            process.arguments = ["import", "--root", imageStore, "--quiet", layout, "--tag", image]
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else {
+                throw ValidationError("--image-store \(imageStore): \(importer) import exited \(process.terminationStatus)")
+            }
+        }
         for path in try initializer.run() { print("wrote \(path)") }
+        for component in [ClusterInit.scheduler, ClusterInit.controllerManager] where !components.contains(component) {
+            print("note: \(component) is not next to \(selfPath): its manifest is in \(initializer.pendingManifestsDir), not run")
+        }
+    }
+
+    func findExecutable(_ name: String, preferring dir: String) throws -> String {
+        let dirs = [dir] + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":").map(String.init)
+        for candidate in dirs.map({ $0 + "/" + name }) where FileManager.default.isExecutableFile(atPath: candidate) {
+            return candidate
+        }
+        throw ValidationError("--image-store needs \(name): not next to this executable nor on PATH (set --swiftlet-image)")
     }
 }
