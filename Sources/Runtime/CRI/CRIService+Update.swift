@@ -1,5 +1,6 @@
 import CRIProto
 import Foundation
+import Logging
 import Runtime
 import SystemCore
 
@@ -9,9 +10,8 @@ import SystemCore
 /// are recorded and a warning is logged, as the runtime does at create).
 extension CRIService {
     /// The cgroup v2 files and values for a resources message (pure; unit-tested).
-    static func cgroupWrites(_ r: Runtime_V1_LinuxContainerResources) throws -> [(file: String, value: String)] {
+    static func cgroupWrites(_ r: Runtime_V1_LinuxContainerResources, field: String = "linux") throws -> [(file: String, value: String)] {
         var writes: [(String, String)] = []
-        let field = "linux"
         guard r.memoryLimitInBytes >= 0 else { throw CRIError.invalidArgument(field: "\(field).memory_limit_in_bytes", reason: "must not be negative") }
         guard r.cpuShares >= 0 else { throw CRIError.invalidArgument(field: "\(field).cpu_shares", reason: "must not be negative") }
         guard r.cpuPeriod >= 0 else { throw CRIError.invalidArgument(field: "\(field).cpu_period", reason: "must not be negative") }
@@ -36,6 +36,53 @@ extension CRIService {
         return writes
     }
 
+    /// Writes cgroup files under `cgroup` (relative to the v2 root). A file the hierarchy lacks
+    /// (no controller) is an error unless cgroup enforcement is off (then a warning).
+    private func apply(_ writes: [(file: String, value: String)], to cgroup: String, field: String, owner: Logger.Metadata) throws {
+        let directory = "\(cgroupRoot)\(cgroup)"
+        guard FileSystem.isDirectory(directory) else {
+            throw CRIError.failedPrecondition("cgroup \(cgroup) does not exist")
+        }
+        var skipped: [String] = []
+        for (file, value) in writes {
+            let path = "\(directory)/\(file)"
+            guard FileSystem.exists(path) else {
+                skipped.append(file)
+                continue
+            }
+            do { try FileSystem.writeExisting(path, value) } catch {
+                throw CRIError.invalidArgument(field: field, reason: "writing \(value) to \(path): \(error)")
+            }
+        }
+        if !skipped.isEmpty {
+            guard !config.cgroupEnforcement else {
+                throw CRIError.failedPrecondition(
+                    "the cgroup v2 hierarchy has no controller for \(skipped.joined(separator: ", ")); set cgroup_enforcement: false to run without limits")
+            }
+            var metadata = owner
+            metadata["files"] = "\(skipped)"
+            logger.warning("resource limits not enforced: no cgroup controller", metadata: metadata)
+        }
+    }
+
+    /// UpdatePodSandboxResources: the pod's total resources (the kubelet's sum of its containers'
+    /// plus the overhead) go to the pod cgroup, above every container's.
+    func updateSandboxResources(_ request: Runtime_V1_UpdatePodSandboxResourcesRequest) async throws {
+        guard let record = try await state.sandbox(request.podSandboxID) else {
+            throw CRIError.notFound(kind: "pod sandbox", id: request.podSandboxID)
+        }
+        guard request.hasResources else { return }
+        let writes = try Self.cgroupWrites(request.resources, field: "resources")
+        if request.hasOverhead { _ = try Self.cgroupWrites(request.overhead, field: "overhead") }
+        try await locks.with(record.id) {
+            guard let current = try await state.sandbox(record.id), current.state == .ready else {
+                throw CRIError.failedPrecondition("pod sandbox \(record.id) is not ready")
+            }
+            try apply(writes, to: current.cgroupPath, field: "resources", owner: ["sandbox": "\(current.id)"])
+        }
+        logger.info("pod resources updated", metadata: ["sandbox": "\(record.id)", "files": "\(writes.map(\.file))"])
+    }
+
     func updateResources(_ request: Runtime_V1_UpdateContainerResourcesRequest) async throws {
         guard var record = try await state.container(request.containerID) else {
             throw CRIError.notFound(kind: "container", id: request.containerID)
@@ -47,25 +94,7 @@ extension CRIService {
         let bundle = containerBundle(record.id)
         var spec: Spec
         do { spec = try Spec.load(bundle: bundle) } catch { throw CRIError.runtime("reading the bundle of \(record.id): \(error)") }
-        let cgroup = "\(cgroupRoot)\(spec.linux?.cgroupsPath ?? "")"
-        var skipped: [String] = []
-        for (file, value) in writes {
-            let path = "\(cgroup)/\(file)"
-            guard FileSystem.exists(path) else {
-                skipped.append(file)
-                continue
-            }
-            do { try FileSystem.writeExisting(path, value) } catch {
-                throw CRIError.invalidArgument(field: "linux", reason: "writing \(value) to \(path): \(error)")
-            }
-        }
-        if !skipped.isEmpty {
-            guard !config.cgroupEnforcement else {
-                throw CRIError.failedPrecondition(
-                    "the cgroup v2 hierarchy has no controller for \(skipped.joined(separator: ", ")); set cgroup_enforcement: false to run without limits")
-            }
-            logger.warning("resource limits not enforced: no cgroup controller", metadata: ["container": "\(record.id)", "files": "\(skipped)"])
-        }
+        try apply(writes, to: spec.linux?.cgroupsPath ?? "", field: "linux", owner: ["container": "\(record.id)"])
         // Keep the bundle in step, so the limits are visible to a restarted daemon and `state`.
         let r = request.linux
         var linux = spec.linux ?? Spec.Linux()

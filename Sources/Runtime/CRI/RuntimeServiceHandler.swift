@@ -361,15 +361,15 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
     // MARK: Not supported
 
     public func checkpointContainer(request: Runtime_V1_CheckpointContainerRequest, context: ServerContext) async throws -> Runtime_V1_CheckpointContainerResponse {
-        throw CRIError.unimplemented("CheckpointContainer").rpcError
+        throw CRIError.unimplemented("CheckpointContainer (container checkpointing, the kubelet's ContainerCheckpoint feature; swiftlet has no CRIU integration)").rpcError
     }
 
     public func checkpointPod(request: Runtime_V1_CheckpointPodRequest, context: ServerContext) async throws -> Runtime_V1_CheckpointPodResponse {
-        throw CRIError.unimplemented("CheckpointPod").rpcError
+        throw CRIError.unimplemented("CheckpointPod (pod checkpointing; swiftlet has no CRIU integration)").rpcError
     }
 
     public func restorePod(request: Runtime_V1_RestorePodRequest, context: ServerContext) async throws -> Runtime_V1_RestorePodResponse {
-        throw CRIError.unimplemented("RestorePod").rpcError
+        throw CRIError.unimplemented("RestorePod (restoring a checkpointed pod; swiftlet has no CRIU integration)").rpcError
     }
 
     public func listMetricDescriptors(request: Runtime_V1_ListMetricDescriptorsRequest, context: ServerContext) async throws -> Runtime_V1_ListMetricDescriptorsResponse {
@@ -385,6 +385,10 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
     }
 
     public func updatePodSandboxResources(request: Runtime_V1_UpdatePodSandboxResourcesRequest, context: ServerContext) async throws -> Runtime_V1_UpdatePodSandboxResourcesResponse {
-        throw CRIError.unimplemented("UpdatePodSandboxResources").rpcError
+        try await rpc {
+            try CRIError.require(request.podSandboxID, field: "pod_sandbox_id")
+            try await service.updateSandboxResources(request)
+            return Runtime_V1_UpdatePodSandboxResourcesResponse()
+        }
     }
 }
