@@ -6,6 +6,7 @@ extension APIServer {
             try await ensure(ResourceCatalog.namespaces, nil, ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(ns)]])
             await ensureDefaultServiceAccount(namespace: ns)
         }
+        await resumeNamespaceFinalizers()
         let clusterRoles = ResourceCatalog.find(group: Authorizer.rbac, version: "v1", plural: "clusterroles")!
         let clusterRoleBindings = ResourceCatalog.find(group: Authorizer.rbac, version: "v1", plural: "clusterrolebindings")!
         let bootstrapLabels: JSONValue = ["kubernetes.io/bootstrapping": "rbac-defaults"]

@@ -277,8 +277,11 @@ extension APIServer {
         Defaults.apply(r, &object, creating: true)
         var causes = Validation.validate(r, object)
         if r.namespaced, let ns = target.namespace, causes.isEmpty {
-            if try await store.get(ResourceCatalog.namespaces.key(namespace: nil, name: ns)) == nil {
+            guard let stored = try await store.get(ResourceCatalog.namespaces.key(namespace: nil, name: ns)) else {
                 throw APIError.notFound(ResourceCatalog.namespaces, ns)
+            }
+            if try decode(stored).value(at: ["metadata", "deletionTimestamp"]) != nil {
+                throw APIError.forbidden("\(r.plural) \"\(name)\" is forbidden: unable to create new content in namespace \(ns) because it is being terminated")
             }
         }
         try admit(request?.user, verb: "create", target, new: object, old: nil)
@@ -355,6 +358,7 @@ extension APIServer {
             do {
                 if next.value(at: ["metadata", "deletionTimestamp"]) != nil,
                     (next.value(at: ["metadata", "finalizers"])?.arrayValue ?? []).isEmpty,
+                    !(r.group.isEmpty && r.plural == "namespaces" && !(next.value(at: ["spec", "finalizers"])?.arrayValue ?? []).isEmpty),
                     !(r.group.isEmpty && r.plural == "pods" && (next.value(at: ["metadata", "deletionGracePeriodSeconds"])?.intValue ?? 0) > 0)
                 {
                     let deleted = try await store.delete(target.key, expectedRevision: stored.modRevision)
@@ -522,17 +526,21 @@ extension APIServer {
                 if !scheduled || phase == "Succeeded" || phase == "Failed" { grace = 0 }
                 if let existing = object.value(at: ["metadata", "deletionGracePeriodSeconds"])?.intValue, existing < grace { grace = existing }
             }
-            if !finalizers.isEmpty || grace > 0 {
+            let isNamespace = r.group.isEmpty && r.plural == "namespaces"
+            let namespaceFinalizers = isNamespace ? object.value(at: ["spec", "finalizers"])?.arrayValue ?? [] : []
+            if !finalizers.isEmpty || grace > 0 || !namespaceFinalizers.isEmpty {
                 // Mark for deletion; the finalizers' owners (or the kubelet) finish it.
                 if object.value(at: ["metadata", "deletionTimestamp"]) == nil || grace < (object.value(at: ["metadata", "deletionGracePeriodSeconds"])?.intValue ?? Int64.max) {
                     object.set(["metadata", "deletionTimestamp"], .string(Self.timestamp(Date().addingTimeInterval(Double(grace)))))
                     object.set(["metadata", "deletionGracePeriodSeconds"], .int(grace))
-                    if object["spec"] != nil {
+                    if isNamespace { object.set(["status", "phase"], "Terminating") }
+                    if object["spec"] != nil, !isNamespace {
                         object.set(["metadata", "generation"], .int((object.value(at: ["metadata", "generation"])?.intValue ?? 0) + 1))
                     }
                     if options.dryRun { return (object, 200) }
                     do {
                         let written = try await store.update(target.key, value: encode(object), expectedRevision: stored.modRevision)
+                        if isNamespace { startNamespaceFinalizer(name) }
                         return (try decode(written), 200)
                     } catch StorageError.conflict { continue }
                 }
