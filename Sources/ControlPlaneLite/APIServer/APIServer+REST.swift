@@ -351,7 +351,19 @@ extension APIServer {
             if !precondition.isEmpty, precondition != String(stored.modRevision) {
                 throw APIError.conflict(r, name, "the object has been modified; please apply your changes to the latest version and try again")
             }
+            if r.group.isEmpty && r.plural == "services" && target.subresource == nil {
+                desired = ServiceAllocator.dropTypeDependentFields(desired, old: current)
+            }
             var next = try prepareUpdate(target, old: current, new: desired, request: request)
+            var reserved: ServiceAllocator.Reservation?
+            if r.group.isEmpty && r.plural == "services" && target.subresource == nil {
+                do {
+                    reserved = try await allocator.updateNodePorts(&next, old: current, key: target.key, store: store)
+                } catch let e as ServiceAllocator.AllocationError {
+                    throw APIError.invalid(r, name, [FieldCause(field: e.field, reason: "FieldValueInvalid", message: e.message)])
+                }
+            }
+            defer { if let reserved { Task { await self.allocator.release(reserved) } } }
             if next == current { return (current, false) }
             try admit(request.user, verb: "update", target, new: next, old: current)
             if dryRun { return (next, false) }

@@ -103,6 +103,7 @@ public final class APIServer: Sendable {
         let target = Target(resource: resource, namespace: resource.namespaced ? namespace : nil, name: name, subresource: subresource)
         let verb = Self.verb(request, target)
         try await authorizer.authorize(user: request.user, verb: verb, target: target)
+        if resource.group == "events.k8s.io" { return try await handleEventsV1(request, target, verb: verb) }
         return try await handleResource(request, target, verb: verb)
     }
 

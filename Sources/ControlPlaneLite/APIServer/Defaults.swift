@@ -118,6 +118,9 @@ enum Defaults {
         for key in ["clusterIP", "clusterIPs"] where new.value(at: ["spec", key]) == nil || new.value(at: ["spec", key]) == .string("") {
             new.set(["spec", key], old.value(at: ["spec", key]))
         }
+        // Node ports only while the service still uses them (a change to ClusterIP releases them).
+        let type = new.value(at: ["spec", "type"])?.stringValue ?? "ClusterIP"
+        guard type == "NodePort" || type == "LoadBalancer" else { return }
         guard var ports = new.value(at: ["spec", "ports"])?.arrayValue, let oldPorts = old.value(at: ["spec", "ports"])?.arrayValue else { return }
         for i in ports.indices where ports[i]["nodePort"] == nil {
             if let match = oldPorts.first(where: { $0["port"] == ports[i]["port"] && $0["protocol"] == ports[i]["protocol"] }), let np = match["nodePort"] {

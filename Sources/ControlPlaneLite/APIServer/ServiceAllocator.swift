@@ -42,12 +42,12 @@ public actor ServiceAllocator {
     /// The first usable address (the `kubernetes` service's).
     public var firstIP: String { Self.format(network + 1) }
 
-    func used(_ store: any Store) async throws -> (Set<UInt32>, Set<Int>) {
+    func used(_ store: any Store, excluding excludedKey: String? = nil) async throws -> (Set<UInt32>, Set<Int>) {
         let services = ResourceCatalog.find(group: "", version: "v1", plural: "services")!
         let page = try await store.list(prefix: services.storagePrefix, startAfter: nil, limit: nil, revision: nil)
         var ips = Set<UInt32>()
         var ports = Set<Int>()
-        for item in page.items {
+        for item in page.items where item.key != excludedKey {
             guard let o = try? JSONValue.parse(item.value) else { continue }
             if let ip = o.value(at: ["spec", "clusterIP"])?.stringValue.flatMap(Self.parse) { ips.insert(ip) }
             for p in o.value(at: ["spec", "ports"])?.arrayValue ?? [] {
@@ -115,6 +115,65 @@ public actor ServiceAllocator {
             reservedPorts.formUnion(reservation.ports)
         }
         return reservation
+    }
+
+    /// Node ports when an existing service changes: a NodePort or LoadBalancer service gets new
+    /// ones for ports that have none and is refused a port another service holds; any other type
+    /// gives its node ports back (they are dropped from the spec, so the store frees them).
+    func updateNodePorts(_ service: inout JSONValue, old: JSONValue, key: String, store: any Store) async throws -> Reservation {
+        var reservation = Reservation(ip: nil, ports: [])
+        guard var ports = service.value(at: ["spec", "ports"])?.arrayValue else { return reservation }
+        let type = service.value(at: ["spec", "type"])?.stringValue ?? "ClusterIP"
+        guard type == "NodePort" || type == "LoadBalancer" else {
+            for i in ports.indices { ports[i]["nodePort"] = nil }
+            service.set(["spec", "ports"], .array(ports))
+            return reservation
+        }
+        // Ports the service already holds (Defaults.keepAllocated carried them into `service`).
+        let ownOld = Set((old.value(at: ["spec", "ports"])?.arrayValue ?? []).compactMap { $0["nodePort"]?.intValue.map(Int.init) })
+        let (_, usedPorts) = try await used(store, excluding: key)
+        var taken = usedPorts.union(reservedPorts.subtracting(ownOld))
+        for i in ports.indices {
+            if let n = ports[i]["nodePort"]?.intValue {
+                if taken.contains(Int(n)) {
+                    release(reservation)
+                    throw AllocationError(field: "spec.ports[\(i)].nodePort", message: "Invalid value: \(n): provided port is already allocated")
+                }
+                guard nodePorts.contains(Int(n)) else {
+                    release(reservation)
+                    throw AllocationError(field: "spec.ports[\(i)].nodePort", message: "Invalid value: \(n): provided port is not in the valid range. The range of valid ports is \(nodePorts.lowerBound)-\(nodePorts.upperBound)")
+                }
+                taken.insert(Int(n))
+                if !ownOld.contains(Int(n)) { reservation.ports.append(Int(n)) }
+                continue
+            }
+            guard let port = nodePorts.first(where: { !taken.contains($0) }) else {
+                release(reservation)
+                throw AllocationError(field: "spec.ports[\(i)].nodePort", message: "Internal error: range of node ports is full")
+            }
+            taken.insert(port); reservation.ports.append(port)
+            ports[i]["nodePort"] = .int(Int64(port))
+        }
+        service.set(["spec", "ports"], .array(ports))
+        reservedPorts.formUnion(reservation.ports)
+        return reservation
+    }
+
+    /// As kube-apiserver's service strategy: a service that stops being NodePort/LoadBalancer loses
+    /// the node ports it had (those equal to the old ones; a changed one is the user's and is
+    /// validated as such).
+    static func dropTypeDependentFields(_ service: JSONValue, old: JSONValue) -> JSONValue {
+        let newType = service.value(at: ["spec", "type"])?.stringValue ?? "ClusterIP"
+        let oldType = old.value(at: ["spec", "type"])?.stringValue ?? "ClusterIP"
+        let usesNodePorts = { (t: String) in t == "NodePort" || t == "LoadBalancer" }
+        guard usesNodePorts(oldType), !usesNodePorts(newType), var ports = service.value(at: ["spec", "ports"])?.arrayValue else { return service }
+        let oldNodePorts = Set((old.value(at: ["spec", "ports"])?.arrayValue ?? []).compactMap { $0["nodePort"]?.intValue })
+        for i in ports.indices {
+            if let n = ports[i]["nodePort"]?.intValue, oldNodePorts.contains(n) { ports[i]["nodePort"] = nil }
+        }
+        var out = service
+        out.set(["spec", "ports"], .array(ports))
+        return out
     }
 
     func release(_ reservation: Reservation) {
