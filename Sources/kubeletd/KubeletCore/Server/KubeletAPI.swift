@@ -29,6 +29,24 @@ public struct KubeletAPI: Sendable {
         let items: [Pod]
     }
 
+    /// Pods with a running container, read from the runtime (not from the kubelet's desired
+    /// pods): metadata (name, namespace, uid) and the running containers' names and images.
+    func runningPods() async -> [Pod] {
+        let cri = manager.cri
+        guard let sandboxes = try? await cri.listSandboxes(labels: [KubeLabels.managedBy: "true"]),
+              let containers = try? await cri.listContainers() else { return [] }
+        var running: [String: [Container]] = [:]
+        for c in containers where c.state == .containerRunning {
+            running[c.podSandboxID, default: []].append(Container(name: c.metadata.name, image: c.image.image))
+        }
+        return sandboxes.compactMap { sandbox -> Pod? in
+            guard let list = running[sandbox.id] else { return nil }
+            let meta = ObjectMeta(name: sandbox.metadata.name, namespace: sandbox.metadata.namespace, uid: sandbox.metadata.uid)
+            let spec = PodSpec(containers: list.sorted { $0.name < $1.name })
+            return Pod(metadata: meta, spec: spec)
+        }.sorted { $0.fullName < $1.fullName }
+    }
+
     public func handle(_ method: HTTPMethod, _ uri: String) async -> HTTPReply {
         let (path, query) = KubeletAPI.split(uri)
         switch path {
@@ -37,14 +55,8 @@ public struct KubeletAPI: Sendable {
         case "/pods", "/pods/":
             return KubeletAPI.json(PodList(items: await manager.pods()))
         case "/runningpods", "/runningpods/":
-            let running = await manager.pods().filter { pod in
-                pod.status?.containerStatuses?.contains { $0.state?.running != nil } == true
-            }.map { pod -> Pod in
-                var p = pod
-                p.status = nil
-                return p
-            }
-            return KubeletAPI.json(PodList(items: running))
+            // What the runtime runs, like upstream (a pod being terminated is still listed).
+            return KubeletAPI.json(PodList(items: await runningPods()))
         case "/metrics", "/metrics/":
             let counts = await manager.counts()
             return HTTPReply(.ok, contentType: "text/plain; version=0.0.4",
