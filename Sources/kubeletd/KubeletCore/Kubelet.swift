@@ -78,10 +78,15 @@ public final class Kubelet: Sendable {
                                        clusterDNS: config.clusterDNS, clusterDomain: config.clusterDomain,
                                        hostResolvConf: config.resolvConf, nodeIP: options.nodeIP)
         let metrics = KubeletMetrics()
+        let admission = PodAdmission(config: config)
+        logger.info("node allocatable for admission", metadata: [
+            "cpu_millis": "\(admission.allocatable.cpuMillis)", "memory_bytes": "\(admission.allocatable.memoryBytes)",
+            "max_pods": "\(admission.maxPods)"])
         let manager = PodManager(cri: cri, builder: builder,
                                  backoffs: BackoffStore(path: "\(options.rootDirectory)/backoff.json"),
-                                 metrics: metrics, maxPods: Int(config.maxPods), logger: logger)
+                                 metrics: metrics, maxPods: Int(config.maxPods), admission: admission, logger: logger)
         let api = KubeletAPI(manager: manager, nodeName: options.nodeName)
+        let housekeeping = Housekeeping(cri: cri, config: config, manager: manager, logger: logger)
         var servers: [HTTPServer] = []
         do {
             if config.readOnlyPort > 0 {
@@ -110,10 +115,12 @@ public final class Kubelet: Sendable {
                     if first {
                         first = false
                         await manager.removeOrphans()
+                        housekeeping.markSourcesReady()
                     }
                 }
             }
             group.addTask { await manager.runEventGenerator() }
+            group.addTask { await housekeeping.run() }
             await group.waitForAll()
         }
         source.stop()

@@ -39,11 +39,11 @@ public final class CRIClient: Sendable {
         await events.shutdown()
     }
 
-    private func runtime<T: Sendable>(_ body: (Runtime_V1_RuntimeService.Client<Transport>) async throws -> T) async throws -> T {
+    func runtime<T: Sendable>(_ body: (Runtime_V1_RuntimeService.Client<Transport>) async throws -> T) async throws -> T {
         try await calls.withStubs { try await body($0.runtime) }
     }
 
-    private func images<T: Sendable>(_ body: (Runtime_V1_ImageService.Client<Transport>) async throws -> T) async throws -> T {
+    func images<T: Sendable>(_ body: (Runtime_V1_ImageService.Client<Transport>) async throws -> T) async throws -> T {
         try await calls.withStubs { try await body($0.images) }
     }
 

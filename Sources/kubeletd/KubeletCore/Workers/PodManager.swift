@@ -15,6 +15,8 @@ public actor PodManager {
     public let metrics: KubeletMetrics
     let logger: Logger
     let maxPods: Int
+    /// maxPods and allocatable (see `add(_:)`).
+    let admission: PodAdmission
     let relistInterval: Double
     private var workers: [String: PodWorker] = [:]   // uid → worker
     private var wakeups: [String: AsyncStream<Void>.Continuation] = [:]
@@ -24,12 +26,13 @@ public actor PodManager {
     private var terminating: [String: Task<Void, Never>] = [:]
 
     public init(cri: CRIClient, builder: CRIConfigBuilder, backoffs: BackoffStore, metrics: KubeletMetrics,
-                maxPods: Int, relistInterval: Double = 1, logger: Logger) {
+                maxPods: Int, admission: PodAdmission? = nil, relistInterval: Double = 1, logger: Logger) {
         self.cri = cri
         self.builder = builder
         self.backoffs = backoffs
         self.metrics = metrics
         self.maxPods = maxPods
+        self.admission = admission ?? PodAdmission(maxPods: maxPods)
         self.relistInterval = relistInterval
         self.logger = logger
     }
@@ -37,22 +40,36 @@ public actor PodManager {
     public func handle(_ events: [PodSourceEvent]) async {
         for event in events {
             switch event {
-            case .added(let pod): add(pod)
+            case .added(let pod): await add(pod)
             case .replaced(let old, let new):
                 await remove(old)
-                add(new)
+                await add(new)
             case .removed(let pod): await remove(pod)
             case .invalid: metrics.badManifest()
             }
         }
     }
 
-    func add(_ pod: Pod) {
+    func add(_ pod: Pod) async {
         let uid = pod.metadata.uid ?? ""
         guard workers[uid] == nil else { return }
-        if workers.count >= maxPods {
-            rejected[uid] = (pod, "OutOfpods: node has reached maxPods (\(maxPods))")
-            logger.warning("pod rejected", metadata: ["pod": "\(pod.fullName)", "reason": "maxPods"])
+        // Admission: maxPods, then cpu and memory requests against allocatable, beside the pods
+        // already admitted that have not finished (upstream frees a terminal pod's share).
+        var admitted: [Pod] = []
+        for worker in workers.values {
+            if case .completed = await worker.lifecycle { continue }
+            admitted.append(await worker.pod)
+        }
+        guard workers[uid] == nil else { return }
+        if let rejection = admission.check(pod, beside: admitted) {
+            var refused = pod
+            var status = PodStatus(phase: .failed)
+            status.reason = rejection.reason
+            status.message = rejection.message
+            refused.status = status
+            rejected[uid] = (refused, rejection.message)
+            logger.warning("pod rejected", metadata: ["pod": "\(pod.fullName)", "reason": "\(rejection.reason)",
+                                                      "message": "\(rejection.message)"])
             return
         }
         let worker = PodWorker(pod: pod, cri: cri, builder: builder, backoffs: backoffs, metrics: metrics, logger: logger)
@@ -99,7 +116,7 @@ public actor PodManager {
         for (pod, reason) in rejected.values {
             var p = pod
             var status = PodStatus(phase: .failed)
-            status.reason = "OutOfpods"
+            status.reason = pod.status?.reason ?? "OutOfpods"
             status.message = reason
             p.status = status
             out.append(p)
