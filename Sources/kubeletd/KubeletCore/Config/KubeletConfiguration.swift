@@ -35,6 +35,33 @@ public struct KubeletConfiguration: Sendable, Hashable, Codable {
     public var failSwapOn: Bool = true
     public var enableDebuggingHandlers: Bool = true
     public var shutdownGracePeriod: GoDuration = GoDuration(seconds: 0)
+    /// Resources kept for Kubernetes daemons and for the OS (cpu, memory, ephemeral-storage, pid):
+    /// allocatable = capacity - kubeReserved - systemReserved - the hard memory eviction threshold.
+    public var kubeReserved: [String: String] = [:]
+    public var systemReserved: [String: String] = [:]
+    /// Which allocatable limits are enforced with cgroups ("pods", or "none"); admission always
+    /// uses allocatable.
+    public var enforceNodeAllocatable: [String] = ["pods"]
+    /// How often running containers' logs are checked against containerLogMaxSize.
+    public var containerLogMonitorInterval: GoDuration = GoDuration(seconds: 10)
+    // Container and image GC (upstream has these as flags; named after the flags here).
+    /// Dead containers kept per (pod, container name), newest first (`--maximum-dead-containers-per-container`).
+    /// At least the newest one of a pod that still exists is always kept: its log is "previous".
+    public var maximumDeadContainersPerContainer: Int32 = 1
+    /// Dead containers kept on the node in all (`--maximum-dead-containers`; -1: no limit).
+    public var maximumDeadContainers: Int32 = -1
+    /// A dead container younger than this is never removed (`--minimum-container-ttl-duration`).
+    public var minimumContainerTTLDuration: GoDuration = GoDuration(seconds: 0)
+    /// How often container GC runs (upstream: every minute).
+    public var containerGCPeriod: GoDuration = GoDuration(seconds: 60)
+    /// How often image GC runs (upstream: every 5 minutes).
+    public var imageGCPeriod: GoDuration = GoDuration(seconds: 300)
+    /// The sandbox image, never removed by image GC (`--pod-infra-container-image`); the runtime's
+    /// own sandbox image (CRI Status info) and pinned images are kept too.
+    public var podInfraContainerImage: String = ""
+
+    public static let reservableResources: Set<String> = ["cpu", "memory", "ephemeral-storage", "pid"]
+    public static let enforceNodeAllocatableValues: Set<String> = ["pods", "system-reserved", "kube-reserved", "none"]
 
     public static let defaultEvictionHard = ["memory.available": "100Mi", "nodefs.available": "10%",
                                              "nodefs.inodesFree": "5%", "imagefs.available": "15%"]
@@ -50,7 +77,10 @@ public struct KubeletConfiguration: Sendable, Hashable, Codable {
              imageGCLowThresholdPercent, imageMinimumGCAge, containerLogMaxSize, containerLogMaxFiles,
              syncFrequency, fileCheckFrequency, runtimeRequestTimeout, nodeStatusUpdateFrequency, address, port,
              readOnlyPort, healthzPort, healthzBindAddress, serializeImagePulls, maxParallelImagePulls, resolvConf,
-             hairpinMode, failSwapOn, enableDebuggingHandlers, shutdownGracePeriod
+             hairpinMode, failSwapOn, enableDebuggingHandlers, shutdownGracePeriod, kubeReserved, systemReserved,
+             enforceNodeAllocatable, containerLogMonitorInterval, maximumDeadContainersPerContainer,
+             maximumDeadContainers, minimumContainerTTLDuration, containerGCPeriod, imageGCPeriod,
+             podInfraContainerImage
     }
 
     public init() {}
@@ -92,6 +122,16 @@ public struct KubeletConfiguration: Sendable, Hashable, Codable {
         try take(.failSwapOn, &failSwapOn)
         try take(.enableDebuggingHandlers, &enableDebuggingHandlers)
         try take(.shutdownGracePeriod, &shutdownGracePeriod)
+        try take(.kubeReserved, &kubeReserved)
+        try take(.systemReserved, &systemReserved)
+        try take(.enforceNodeAllocatable, &enforceNodeAllocatable)
+        try take(.containerLogMonitorInterval, &containerLogMonitorInterval)
+        try take(.maximumDeadContainersPerContainer, &maximumDeadContainersPerContainer)
+        try take(.maximumDeadContainers, &maximumDeadContainers)
+        try take(.minimumContainerTTLDuration, &minimumContainerTTLDuration)
+        try take(.containerGCPeriod, &containerGCPeriod)
+        try take(.imageGCPeriod, &imageGCPeriod)
+        try take(.podInfraContainerImage, &podInfraContainerImage)
     }
 
     /// Parses a config file's YAML/JSON: checks apiVersion/kind, refuses unknown fields, decodes,
@@ -213,6 +253,52 @@ public struct KubeletConfiguration: Sendable, Hashable, Codable {
         }
         if !["promiscuous-bridge", "hairpin-veth", "none"].contains(hairpinMode) {
             throw fail("hairpinMode", "unsupported value \"\(hairpinMode)\"")
+        }
+        try validateHousekeeping()
+    }
+
+    /// Reservations, allocatable enforcement, GC and log rotation settings.
+    func validateHousekeeping() throws(ConfigError) {
+        func fail(_ field: String, _ message: String) -> ConfigError { ConfigError(field: field, message: message) }
+        for (name, reserved) in [("kubeReserved", kubeReserved), ("systemReserved", systemReserved)] {
+            for (resource, value) in reserved.sorted(by: { $0.key < $1.key }) {
+                guard KubeletConfiguration.reservableResources.contains(resource) else {
+                    throw fail("\(name)[\(resource)]", "unsupported resource (want one of: \(KubeletConfiguration.reservableResources.sorted().joined(separator: ", ")))")
+                }
+                let quantity: Quantity
+                do { quantity = try Quantity(parsing: value) } catch {
+                    throw fail("\(name)[\(resource)]", "invalid quantity \"\(value)\": \(error)")
+                }
+                if quantity.amount < 0 { throw fail("\(name)[\(resource)]", "must not be negative, got \"\(value)\"") }
+            }
+        }
+        for (i, value) in enforceNodeAllocatable.enumerated() {
+            guard KubeletConfiguration.enforceNodeAllocatableValues.contains(value) else {
+                throw fail("enforceNodeAllocatable[\(i)]", "unsupported value \"\(value)\" (want pods, system-reserved, kube-reserved or none)")
+            }
+            if value == "none" && enforceNodeAllocatable.count > 1 {
+                throw fail("enforceNodeAllocatable[\(i)]", "\"none\" cannot be combined with other values")
+            }
+            if value == "system-reserved" || value == "kube-reserved" {
+                let cgroupField = value == "system-reserved" ? "systemReservedCgroup" : "kubeReservedCgroup"
+                throw fail("enforceNodeAllocatable[\(i)]", "\"\(value)\" needs \(cgroupField), which this node does not support")
+            }
+        }
+        if maximumDeadContainersPerContainer < -1 {
+            throw fail("maximumDeadContainersPerContainer", "must be -1 (no limit) or at least 0, got \(maximumDeadContainersPerContainer)")
+        }
+        if maximumDeadContainers < -1 {
+            throw fail("maximumDeadContainers", "must be -1 (no limit) or at least 0, got \(maximumDeadContainers)")
+        }
+        if minimumContainerTTLDuration.seconds < 0 { throw fail("minimumContainerTTLDuration", "must not be negative") }
+        if imageMinimumGCAge.seconds < 0 { throw fail("imageMinimumGCAge", "must not be negative") }
+        for (name, d) in [("containerGCPeriod", containerGCPeriod), ("imageGCPeriod", imageGCPeriod),
+                          ("containerLogMonitorInterval", containerLogMonitorInterval)] where d.seconds <= 0 {
+            throw fail(name, "must be greater than 0, got \(d)")
+        }
+        if containerLogMonitorInterval.seconds < 1 {
+            // Rotated files are named by the second: two rotations in one second would collide.
+            throw fail("containerLogMonitorInterval", "must be at least 1s, got \(containerLogMonitorInterval)")
         }
     }
 
