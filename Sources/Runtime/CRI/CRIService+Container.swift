@@ -123,27 +123,31 @@ extension CRIService {
     /// container is not an error.
     func stopContainer(_ id: String, timeout: Int64) async throws {
         guard let found = try await state.container(id) else { return }
-        try await locks.with(found.id) { try await stopContainerLocked(found.id, timeout: timeout) }
+        let started = ContinuousClock.now
+        let signaled = try await locks.with(found.id) { try await stopContainerLocked(found.id, timeout: timeout) }
+        guard signaled else { return }
+        logger.info("container stopped", metadata: ["id": "\(found.id)", "timeout": "\(timeout)", "took": "\(ContinuousClock.now - started)"])
     }
 
-    /// `stopContainer` with the container's lock held.
-    private func stopContainerLocked(_ id: String, timeout: Int64) async throws {
-        guard var record = try await state.container(id) else { return }  // removed meanwhile
+    /// `stopContainer` with the container's lock held; false when there was nothing to stop.
+    @discardableResult
+    private func stopContainerLocked(_ id: String, timeout: Int64) async throws -> Bool {
+        guard var record = try await state.container(id) else { return false }  // removed meanwhile
         record = try await refresh(record)
-        guard record.state != .exited else { return }
+        guard record.state != .exited else { return false }
         if record.state == .created {
             // Never started: its init waits for start; kill it.
             try await runtime.kill(id: record.id, signal: "KILL")
             _ = await waitForExit(record.id, seconds: 10)
             try await refresh(record)
-            return
+            return true
         }
         if timeout > 0 {
             let signal = (record.stopSignal.flatMap { $0.isEmpty ? nil : $0 }) ?? "SIGTERM"
             try await runtime.kill(id: record.id, signal: signal)
             if await waitForExit(record.id, seconds: Double(timeout)) {
                 try await refresh(record)
-                return
+                return true
             }
         }
         try await runtime.kill(id: record.id, signal: "KILL")
@@ -151,11 +155,14 @@ extension CRIService {
             throw CRIError.runtime("container \(record.id) did not exit 10 s after SIGKILL")
         }
         try await refresh(record)
+        return true
     }
 
     func removeContainer(_ id: String) async throws {
         guard let found = try await state.container(id) else { return }  // idempotent
+        let started = ContinuousClock.now
         try await locks.with(found.id) { try await removeContainerLocked(found.id) }
+        logger.info("container removed", metadata: ["id": "\(found.id)", "took": "\(ContinuousClock.now - started)"])
     }
 
     /// `removeContainer` with the container's lock held.

@@ -202,7 +202,9 @@ extension CRIService {
 
     func stopPodSandbox(_ id: String) async throws {
         guard let found = try await state.sandbox(id) else { return }  // idempotent
+        let started = ContinuousClock.now
         try await locks.with(found.id) { try await stopPodSandboxLocked(found.id) }
+        logger.info("sandbox stopped", metadata: ["id": "\(found.id)", "took": "\(ContinuousClock.now - started)"])
     }
 
     /// Stops the containers (all at once), the infra process, then CNI DEL and the netns.
@@ -232,12 +234,13 @@ extension CRIService {
             record.state = .notReady
             try await state.save(record)
         }
-        logger.info("sandbox stopped", metadata: ["id": "\(record.id)"])
     }
 
     func removePodSandbox(_ id: String) async throws {
         guard let found = try await state.sandbox(id) else { return }  // idempotent
+        let started = ContinuousClock.now
         try await locks.with(found.id) { try await removePodSandboxLocked(found.id) }
+        logger.info("sandbox removed", metadata: ["id": "\(found.id)", "took": "\(ContinuousClock.now - started)"])
     }
 
     private func removePodSandboxLocked(_ id: String) async throws {
@@ -261,7 +264,6 @@ extension CRIService {
         try? FileSystem.removeTree(await state.sandboxDir(record.id))
         if let key = try? SandboxKey.key(for: record) { await state.release(key) }
         await state.forgetSandbox(record.id)
-        logger.info("sandbox removed", metadata: ["id": "\(record.id)"])
     }
 
     func sandboxStatus(_ record: SandboxRecord, verbose: Bool) throws -> Runtime_V1_PodSandboxStatusResponse {
