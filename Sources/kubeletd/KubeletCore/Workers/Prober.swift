@@ -409,12 +409,18 @@ enum HTTPProbeClient {
         }
 
         func errorCaught(context: ChannelHandlerContext, error: any Error) {
-            promise.fail(error)
+            // A TLS peer that closes without close_notify ends a body delimited by the connection's
+            // end: like Go's client, keep what arrived once the head is in.
+            if let response, case NIOSSLError.uncleanShutdown = error {
+                promise.succeed(response)
+            } else {
+                promise.fail(error)
+            }
             context.close(promise: nil)
         }
 
         func channelInactive(context: ChannelHandlerContext) {
-            promise.fail(Closed())
+            if let response { promise.succeed(response) } else { promise.fail(Closed()) }
             context.fireChannelInactive()
         }
     }
