@@ -94,6 +94,9 @@ class Server:
              "--tls-cert-file", f"{self.pki}/apiserver.crt", "--tls-private-key-file", f"{self.pki}/apiserver.key",
              "--client-ca-file", f"{self.pki}/ca.crt", "--token-auth-file", f"{self.pki}/tokens.csv",
              "--service-account-key-file", f"{self.pki}/sa.key", "--secure-port", str(self.port),
+             "--kubelet-client-certificate", f"{self.pki}/apiserver-kubelet-client.crt",
+             "--kubelet-client-key", f"{self.pki}/apiserver-kubelet-client.key",
+             "--kubelet-certificate-authority", f"{self.pki}/ca.crt",
              "--bind-address", "127.0.0.1"],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         ctx = ssl.create_default_context(cafile=f"{self.pki}/ca.crt")

@@ -43,6 +43,8 @@ extension APIServer {
             return try await evict(request, target)
         case ("token", "create"):
             return try await tokenRequest(request, target)
+        case ("log", "get"):
+            return try await podLog(request, target)
         case ("log", _), ("exec", _), ("attach", _), ("portforward", _):
             throw APIError(code: 503, reason: "ServiceUnavailable", message: "pods/\(target.subresource!) proxying to the kubelet is not implemented yet")
         default:

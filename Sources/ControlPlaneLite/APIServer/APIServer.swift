@@ -10,6 +10,8 @@ public struct APIServerConfig: Sendable {
     public var advertiseAddress: String = "127.0.0.1"
     public var securePort: Int = 6443
     public var version: String = "v1.32.0"
+    /// How to reach kubelets (pods/log); nil: those requests get 503.
+    public var kubeletClient: KubeletClient?
     public init() {}
 }
 

@@ -82,6 +82,10 @@ public struct ClusterInit: Sendable {
         if !fm.fileExists(atPath: pkiDir + "/tokens.csv") {
             try write(pkiDir + "/tokens.csv", "# token,user,uid,\"group1,group2\"\n", mode: 0o600)
         }
+        // The apiserver's client certificate for kubelets (pods/log), as kubeadm's.
+        let kubeletClient = try PKI.issue(ca: ca, commonName: "kube-apiserver-kubelet-client", organizations: ["system:masters"], server: false, client: true)
+        try write(pkiDir + "/apiserver-kubelet-client.crt", kubeletClient.certificatePEM, mode: 0o644)
+        try write(pkiDir + "/apiserver-kubelet-client.key", kubeletClient.keyPEM, mode: 0o600)
         let server = "https://\(advertiseAddress):\(securePort)"
         for (file, user, groups) in [
             ("admin.conf", "kubernetes-admin", ["system:masters"]),
@@ -128,6 +132,8 @@ public struct ClusterInit: Sendable {
             "--tls-cert-file=/etc/kubernetes/pki/apiserver.crt", "--tls-private-key-file=/etc/kubernetes/pki/apiserver.key",
             "--client-ca-file=/etc/kubernetes/pki/ca.crt", "--token-auth-file=/etc/kubernetes/pki/tokens.csv",
             "--service-account-key-file=/etc/kubernetes/pki/sa.key", "--service-cluster-ip-range=\(serviceCIDR)",
+            "--kubelet-client-certificate=/etc/kubernetes/pki/apiserver-kubelet-client.crt",
+            "--kubelet-client-key=/etc/kubernetes/pki/apiserver-kubelet-client.key",
         ]
     }
 

@@ -30,6 +30,12 @@ struct APIServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("advertise-address")) var advertiseAddress: String?
     @Option(name: .customLong("service-cluster-ip-range")) var serviceClusterIPRange = "10.96.0.0/12"
     @Option(name: .customLong("service-node-port-range")) var serviceNodePortRange = "30000-32767"
+    @Option(name: .customLong("kubelet-client-certificate"), help: "Client certificate (PEM) for the apiserver's requests to kubelets (pods/log).")
+    var kubeletClientCertificate: String?
+    @Option(name: .customLong("kubelet-client-key"), help: "Its private key (PEM).")
+    var kubeletClientKey: String?
+    @Option(name: .customLong("kubelet-certificate-authority"), help: "CA that signs kubelets' serving certificates (default: kubelets are not verified).")
+    var kubeletCertificateAuthority: String?
     @Option(name: .customLong("v"), help: "Log verbosity (0 info, 4+ debug).") var verbosity = 0
 
     func run() async throws {
@@ -46,6 +52,12 @@ struct APIServerCommand: AsyncParsableCommand {
         config.nodePortRange = ports[0]...ports[1]
         config.securePort = securePort
         config.advertiseAddress = advertiseAddress ?? bindAddress
+        switch (kubeletClientCertificate, kubeletClientKey) {
+        case (let cert?, let key?):
+            config.kubeletClient = try KubeletClient.make(certFile: cert, keyFile: key, caFile: kubeletCertificateAuthority)
+        case (nil, nil): break
+        default: throw ValidationError("--kubelet-client-certificate and --kubelet-client-key go together")
+        }
         let tokens = try tokenAuthFile.map { try Authenticator.loadTokenFile($0) } ?? [:]
         let serviceAccounts = try serviceAccountKeyFile.map { try ServiceAccountTokens(pemFile: $0) }
         let tls = try HTTPServer.makeTLSContext(certFile: tlsCertFile, keyFile: tlsPrivateKeyFile, clientCAFile: clientCAFile)
