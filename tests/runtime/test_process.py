@@ -62,6 +62,19 @@ def test_capabilities_empty(rt, bundle):
     caps = caps_of(run_status(rt, bundle))
     assert all(v == set() for v in caps.values()), caps
 
+def test_ambient_without_inheritable_is_left_out(rt, bundle):
+    """`runc spec`'s config lists ambient capabilities but no inheritable ones;
+    the kernel cannot raise those, and the container still runs (as with runc
+    and crun) with an empty ambient set and its other sets intact."""
+    c = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+    bundle.process["capabilities"] = {"bounding": c, "effective": c, "permitted": c, "ambient": c}
+    caps = caps_of(run_status(rt, bundle))
+    assert caps["ambient"] == set()
+    assert caps["inheritable"] == set()
+    assert caps["bounding"] == set(c)
+    assert caps["effective"] == set(c)
+
+
 
 def test_dropped_capability_is_enforced(rt, bundle):
     bundle.process["capabilities"] = {k: ["CAP_KILL"] for k in

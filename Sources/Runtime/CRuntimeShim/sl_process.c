@@ -134,9 +134,13 @@ static void set_capabilities(const struct sl_process *p) {
     if (cap_set_proc(caps) != 0) sl_fail("capabilities", "applying the effective, permitted and inheritable sets");
     cap_free(caps);
     if (cap_reset_ambient() != 0 && errno != EINVAL) sl_fail("capabilities", "clearing the ambient set");
+    // The kernel raises an ambient capability only if it is also permitted and inheritable
+    // (EPERM otherwise). `runc spec`'s own config lists ambient capabilities without
+    // inheritable ones: like runc and crun, such a capability is left out of the ambient set
+    // instead of failing the container.
     for (int cap = 0; cap <= last && cap < 64; cap++)
-        if ((p->cap_ambient & (1ULL << cap)) && cap_set_ambient(cap, CAP_SET) != 0)
-            sl_fail("capabilities", "raising ambient capability %d (it must be permitted and inheritable)", cap);
+        if ((p->cap_ambient & (1ULL << cap)) && cap_set_ambient(cap, CAP_SET) != 0 && errno != EPERM)
+            sl_fail("capabilities", "raising ambient capability %d", cap);
 }
 
 void sl_process_exec(const struct sl_process *p, const char *path) {
