@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Container lifecycle benchmark: a busybox `true` container through
-# create + start + wait-for-exit + delete, ours and the peer(s) on the same
+# create + start + wait-for-exit (reaped, must be status 0) + delete, ours and the peer(s) on the same
 # bundle, rounds interleaved (order alternates each round), after warm-up.
 # Prints per-runtime median/p90/min of the whole cycle, per-verb medians, the
 # peak RSS of the runtime process (max ru_maxrss over every invocation, from
@@ -31,7 +31,7 @@ done
 [ -x /bin/busybox ] || { echo "runtime-lifecycle: needs busybox-static (/bin/busybox)" >&2; exit 2; }
 
 exec python3 - "$OURS" "$ROUNDS" $PEERS <<'PY'
-import json, os, select, shutil, statistics, subprocess, sys, tempfile, time, uuid
+import ctypes, json, os, shutil, statistics, subprocess, sys, tempfile, time, uuid
 
 ours, rounds, peers = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 
@@ -54,6 +54,12 @@ for p in peers:
         print(f"peer {p}: missing - skipped")
 if not runtimes:
     sys.exit("no runtime to benchmark")
+
+# A child subreaper: each container's init (orphaned when `create` exits) becomes our child,
+# so the wait step reaps it and checks that `true` really ran and exited 0.
+PR_SET_CHILD_SUBREAPER = 36
+if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+    sys.exit("runtime-lifecycle: prctl(PR_SET_CHILD_SUBREAPER) failed")
 
 work = tempfile.mkdtemp(prefix="swiftlet-bench-")
 devnull = os.open(os.devnull, os.O_RDWR)
@@ -114,14 +120,14 @@ try:
         if rc != 0:
             raise RuntimeError(f"create failed ({rc}): {last_error()}")
         pid = int(open(pidfile).read())
-        pidfd = os.pidfd_open(pid)
         rc, rss2 = spawn(g + ["start", cid])
         t2 = time.perf_counter()
         if rc != 0:
             raise RuntimeError(f"start failed ({rc}): {last_error()}")
-        select.select([pidfd], [], [], 30)
-        os.close(pidfd)
+        _, status = os.waitpid(pid, 0)
         t3 = time.perf_counter()
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"the container's `true` exited {os.waitstatus_to_exitcode(status)}: {last_error()}")
         rc, rss3 = spawn(g + ["delete", cid])
         if rc != 0:  # the exit may not be recorded yet
             rc, rss3 = spawn(g + ["delete", "--force", cid])
