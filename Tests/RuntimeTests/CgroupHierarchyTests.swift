@@ -42,6 +42,16 @@ import Testing
         _ = try hierarchy.availableControllers()
     }
 
+    @Test func statfsDiscoveryAgreesWithTheMountTable() throws {
+        // The fast path (statfs of the well-known places) must find what the mount table says.
+        let fast = try CgroupHierarchy.discover()
+        let table = try CgroupHierarchy.discover(mountInfoPath: "/proc/self/mountinfo")
+        #expect(fast.mountPoint == table.mountPoint)
+        #expect(CgroupHierarchy.isCgroup2(fast.mountPoint))
+        #expect(!CgroupHierarchy.isCgroup2("/proc"))
+        #expect(!CgroupHierarchy.isCgroup2("/nonexistent"))
+    }
+
     @Test func missingMountInfoIsASystemError() {
         #expect(throws: RuntimeError.self) { try CgroupHierarchy.discover(mountInfoPath: "/nonexistent/mountinfo") }
     }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSystemShim
 import SystemCore
 
 /// The host's cgroup v2 hierarchy: where the `cgroup2` filesystem is mounted.
@@ -17,17 +21,39 @@ public struct CgroupHierarchy: Sendable {
         self.fileSystem = fileSystem
     }
 
-    /// Finds the cgroup2 mount of the calling process by reading `/proc/self/mountinfo`.
+    /// statfs f_type of a cgroup2 filesystem (CGROUP2_SUPER_MAGIC).
+    static let cgroup2Magic: Int64 = 0x6367_7270
+
+    /// Finds the cgroup2 mount of the calling process: `/sys/fs/cgroup` or, on a hybrid host,
+    /// `/sys/fs/cgroup/unified` when statfs says they are cgroup2 (what runc checks too), else by
+    /// reading the mount table. With `mountInfoPath` only that table is read.
+    ///
+    /// The statfs checks come first because the mount table grows with every container and
+    /// volume on a node: parsing it cost 2.5M instructions with 26 mounts here, 46M with 132.
     public static func discover(
-        mountInfoPath: String = "/proc/self/mountinfo", fileSystem: any CgroupFileSystem = HostCgroupFileSystem()
+        mountInfoPath: String? = nil, fileSystem: any CgroupFileSystem = HostCgroupFileSystem()
     ) throws(RuntimeError) -> CgroupHierarchy {
+        if mountInfoPath == nil {
+            for candidate in ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"] where isCgroup2(candidate) {
+                return CgroupHierarchy(mountPoint: candidate, fileSystem: fileSystem)
+            }
+        }
+        let table = mountInfoPath ?? "/proc/self/mountinfo"
         let text = try RuntimeError.wrap("reading the mount table") { () throws(SystemCallError) in
-            try FileSystem.readString(mountInfoPath)
+            try FileSystem.readString(table)
         }
         guard let mountPoint = preferredMountPoint(cgroup2MountPoints(inMountInfo: text)) else {
             throw .unsupported("no cgroup2 filesystem is mounted (this runtime needs cgroup v2)")
         }
         return CgroupHierarchy(mountPoint: mountPoint, fileSystem: fileSystem)
+    }
+
+    /// True when `path` is a directory on a cgroup2 filesystem.
+    static func isCgroup2(_ path: String) -> Bool {
+        let fd = open(path, SL_O_PATH | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return (try? Namespace.fileSystemType(fd: fd, path: path)) == cgroup2Magic
     }
 
     /// The mount points of every `cgroup2` filesystem in a mountinfo text, in table order.
