@@ -94,7 +94,7 @@ public struct ContainerPlan: Sendable {
     }
 
     private mutating func planNamespaces(_ linux: Spec.Linux) throws(RuntimeError) {
-        var seen = Set<NamespaceKind>()
+        var seen: Int32 = 0  // clone flags of the kinds listed so far (a Set costs a conformance lookup)
         for (index, namespace) in (linux.namespaces ?? []).enumerated() {
             let field = "linux.namespaces[\(index)]"
             guard let kind = NamespaceKind(rawValue: namespace.type) else {
@@ -102,7 +102,8 @@ public struct ContainerPlan: Sendable {
                     field: field + ".type",
                     reason: "unknown namespace \"\(namespace.type)\" (want one of \(NamespaceKind.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
-            guard seen.insert(kind).inserted else {
+            defer { seen |= kind.cloneFlag }
+            guard seen & kind.cloneFlag == 0 else {
                 throw .invalidConfig(field: field + ".type", reason: "namespace \"\(kind.rawValue)\" is listed twice")
             }
             if let path = namespace.path, !path.isEmpty {
