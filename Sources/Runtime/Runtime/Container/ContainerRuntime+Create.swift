@@ -40,7 +40,7 @@ extension ContainerRuntime {
         }
         if store.exists(id) || FileSystem.exists(store.directory(id)) { throw .containerExists(id: id) }
         if options.preserveFDs < 0 { throw .invalidArgument(name: "--preserve-fds", reason: "must not be negative") }
-        let spec = try Spec.load(bundle: bundle)
+        let (spec, configBytes) = try Spec.loadDocument(bundle: bundle)
         var plan = try ContainerPlan(spec: spec, bundle: bundle)
         try clampOOMScoreAdj(&plan.process)
         if plan.process.terminal && options.consoleSocket == nil && internalConsole == nil {
@@ -117,7 +117,7 @@ extension ContainerRuntime {
                     created: Timestamp.now(), owner: "", cgroupPath: cgroup?.path, annotations: spec.annotations,
                     hooks: spec.hooks)
                 do throws(RuntimeError) {
-                    try store.saveConfig(spec, for: id)
+                    try store.saveConfig(configBytes, for: id)
                     try store.save(record)
                     if let pidFile = options.pidFile { try writePIDFile(pidFile, pid) }
                 } catch {

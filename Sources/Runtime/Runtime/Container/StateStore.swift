@@ -12,6 +12,9 @@ public struct StateStore: Sendable {
 
     public init(root: String) throws(RuntimeError) {
         self.root = root
+        // Every verb runs this: one mkdir when the root exists (the usual case), the full
+        // mkdir -p only when it does not.
+        if mkdir(root, 0o711) == 0 || currentErrno() == EEXIST && FileSystem.isDirectory(root) { return }
         try RuntimeError.wrap("creating the state directory \(root)") { () throws(SystemCallError) in
             try FileSystem.createDirectories(root, mode: 0o711)
         }
@@ -68,16 +71,12 @@ public struct StateStore: Sendable {
         }
     }
 
-    /// Saves the container's config beside its state (see `ContainerRecord`).
-    public func saveConfig(_ spec: Spec, for id: String) throws(RuntimeError) {
-        let data: Data
-        do {
-            data = try JSONEncoder().encode(spec)
-        } catch {
-            throw .invalidConfig(field: "config", reason: "cannot encode: \(error)")
-        }
+    /// Saves the container's config beside its state (see `ContainerRecord`): the bundle's
+    /// config.json bytes as read at create, so nothing is re-encoded (it decodes to the same
+    /// spec, and the bundle may change or go away after create).
+    public func saveConfig(_ bytes: [UInt8], for id: String) throws(RuntimeError) {
         try RuntimeError.wrap("saving the config of \(id)") { () throws(SystemCallError) in
-            try FileSystem.writeAtomically(directory(id) + "/config.json", Array(data), durable: false)
+            try FileSystem.writeAtomically(directory(id) + "/config.json", bytes, durable: false)
         }
     }
 
@@ -90,7 +89,7 @@ public struct StateStore: Sendable {
             if error.errno == .noSuchFileOrDirectory { throw .containerNotFound(id: id) }
             throw .system(context: "reading the config of \(id)", error)
         }
-        return try decodeJSON(Spec.self, bytes, file: path)
+        return try Spec.decode(bytes, file: path)
     }
 
     public func load(_ id: String) throws(RuntimeError) -> ContainerRecord {

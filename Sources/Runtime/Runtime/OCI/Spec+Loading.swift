@@ -3,12 +3,20 @@ import SystemCore
 
 extension Spec {
     /// Decodes config.json bytes, turning decoding failures into errors that name the field.
+    /// Valid documents of the usual forms go through `JSONReader`; the rest (and every invalid
+    /// one) through JSONDecoder, whose errors name the field.
     public static func decode(_ bytes: [UInt8], file: String = "config.json") throws(RuntimeError) -> Spec {
-        try decodeJSON(Spec.self, bytes, file: file)
+        if let spec = fastDecode(bytes) { return spec }
+        return try decodeJSON(Spec.self, bytes, file: file)
     }
 
     /// Reads `<bundle>/config.json`.
     public static func load(bundle: String) throws(RuntimeError) -> Spec {
+        try loadDocument(bundle: bundle).spec
+    }
+
+    /// Reads `<bundle>/config.json`: the spec and the bytes it was decoded from.
+    static func loadDocument(bundle: String) throws(RuntimeError) -> (spec: Spec, bytes: [UInt8]) {
         let path = bundle + "/config.json"
         let bytes: [UInt8]
         do {
@@ -16,7 +24,7 @@ extension Spec {
         } catch {
             throw .invalidConfig(field: "config.json", reason: "cannot read \(path): \(error.errno)")
         }
-        return try decode(bytes, file: path)
+        return (try decode(bytes, file: path), bytes)
     }
 }
 
@@ -68,6 +76,7 @@ private func describe(_ type: Any.Type) -> String {
 extension Spec.Process {
     /// Decodes a process.json (for `exec --process`).
     public static func decode(_ bytes: [UInt8], file: String) throws(RuntimeError) -> Spec.Process {
-        try decodeJSON(Spec.Process.self, bytes, file: file)
+        if let process = fastDecode(bytes) { return process }
+        return try decodeJSON(Spec.Process.self, bytes, file: file)
     }
 }
