@@ -103,6 +103,7 @@ def test_kubectl_logs_goes_to_the_nodes_kubelet_endpoint(server, namespace, kube
 
 def test_log_request_errors(server, namespace, kubelet):
     make_node_and_pod(server, namespace, kubelet.port)
+    n = len(kubelet.requests)
     base = f"/api/v1/namespaces/{namespace}/pods"
     status, body = server.request("GET", f"{base}/p/log")
     assert status == 400 and "a container name must be specified for pod p, choose one of: [a b]" in body["message"]
@@ -115,7 +116,6 @@ def test_log_request_errors(server, namespace, kubelet):
     server.request("POST", f"{base}", unscheduled)
     status, body = server.request("GET", f"{base}/u/log")
     assert status == 400 and "does not have a host assigned" in body["message"]
-    n = len(kubelet.requests)
     assert len(kubelet.requests) == n  # none of these reached the kubelet
     # Without RBAC on pods/log a user is refused before anything is proxied.
     status, body = server.request("GET", f"{base}/p/log?container=a", token=server.token, cert=False)
