@@ -149,3 +149,15 @@ import Testing
         #expect(RemoteCommandStatus.success.message == nil)
     }
 }
+
+@Suite struct StopSignalTests {
+    @Test func signalNamesAndNumbers() {
+        #expect(CRIService.signalNumber("SIGTERM") == SIGTERM)
+        #expect(CRIService.signalNumber("term") == SIGTERM)
+        #expect(CRIService.signalNumber("SIGUSR1") == SIGUSR1)
+        #expect(CRIService.signalNumber("9") == SIGKILL)
+        #expect(CRIService.signalNumber("SIGRTMIN+3") == nil)  // left to the runtime
+        #expect(CRIService.signalNumber("0") == nil)
+        #expect(CRIService.signalNumber("") == nil)
+    }
+}

@@ -137,25 +137,64 @@ extension CRIService {
         guard record.state != .exited else { return false }
         if record.state == .created {
             // Never started: its init waits for start; kill it.
-            try await runtime.kill(id: record.id, signal: "KILL")
-            _ = await waitForExit(record.id, seconds: 10)
+            try await killInit(record.id)
             try await refresh(record)
             return true
         }
         if timeout > 0 {
             let signal = (record.stopSignal.flatMap { $0.isEmpty ? nil : $0 }) ?? "SIGTERM"
-            try await runtime.kill(id: record.id, signal: signal)
+            try await send(signal, to: record.id)
             if await waitForExit(record.id, seconds: Double(timeout)) {
                 try await refresh(record)
                 return true
             }
         }
-        try await runtime.kill(id: record.id, signal: "KILL")
-        if !(await waitForExit(record.id, seconds: 10)) {
-            throw CRIError.runtime("container \(record.id) did not exit 10 s after SIGKILL")
-        }
+        try await killInit(record.id)
         try await refresh(record)
         return true
+    }
+
+    /// SIGKILL to a container's (or the infra's) init, then waits for the monitor's exit file.
+    func killInit(_ id: String) async throws {
+        if signalThroughMonitor(id, number: SIGKILL), await waitForExit(id, seconds: 2) { return }
+        // The monitor could not (an older monitor, a full FIFO): the runtime does it.
+        try await runtime.kill(id: id, signal: "KILL")
+        if !(await waitForExit(id, seconds: 10)) {
+            throw CRIError.runtime("container \(id) did not exit 10 s after SIGKILL")
+        }
+    }
+
+    /// A signal by name (SIGTERM, TERM, 15): through the monitor when it can, else the runtime.
+    func send(_ signal: String, to id: String) async throws {
+        if let number = Self.signalNumber(signal), signalThroughMonitor(id, number: number) { return }
+        try await runtime.kill(id: id, signal: signal)
+    }
+
+    /// Asks the container's monitor to signal its init ("kill N" on the ctl FIFO): the monitor
+    /// reaps that process, so unlike a pid from a file the signal cannot reach a reused pid, and
+    /// no `<runtime> kill` process is started. False when the monitor is not there to read it.
+    func signalThroughMonitor(_ id: String, number: Int32) -> Bool {
+        guard monitorAlive(id) else { return false }
+        let ctl = "\(monitorDir(id))/ctl"
+        let fd = open(ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let line = "kill \(number)\n"
+        let written = line.withCString { write(fd, $0, strlen($0)) }
+        return written == line.utf8.count
+    }
+
+    static let signalNumbers: [String: Int32] = [
+        "HUP": SIGHUP, "INT": SIGINT, "QUIT": SIGQUIT, "ABRT": SIGABRT, "KILL": SIGKILL, "USR1": SIGUSR1,
+        "USR2": SIGUSR2, "PIPE": SIGPIPE, "ALRM": SIGALRM, "TERM": SIGTERM, "CONT": SIGCONT, "STOP": SIGSTOP,
+        "TSTP": SIGTSTP, "WINCH": SIGWINCH, "PWR": SIGPWR, "SYS": SIGSYS, "URG": SIGURG, "IO": SIGIO,
+    ]
+
+    /// SIGTERM, TERM or 15 → 15; nil for what is not a known signal (the runtime then decides).
+    static func signalNumber(_ name: String) -> Int32? {
+        if let number = Int32(name), (1...64).contains(number) { return number }
+        let upper = name.uppercased()
+        return signalNumbers[upper.hasPrefix("SIG") ? String(upper.dropFirst(3)) : upper]
     }
 
     func removeContainer(_ id: String) async throws {

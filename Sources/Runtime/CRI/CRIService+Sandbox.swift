@@ -218,8 +218,14 @@ extension CRIService {
             try await group.waitForAll()
         }
         if exitRecord(record.id) == nil {
-            try await runtime.kill(id: record.id, signal: "KILL")
-            _ = await waitForExit(record.id, seconds: 10)
+            // The infra process: through its monitor, else the runtime; a monitor already gone
+            // (nothing will write an exit file) is not an error here.
+            var exited = false
+            if signalThroughMonitor(record.id, number: SIGKILL) { exited = await waitForExit(record.id, seconds: 2) }
+            if !exited {
+                try await runtime.kill(id: record.id, signal: "KILL")
+                _ = await waitForExit(record.id, seconds: 10)
+            }
         }
         if let netns = record.netnsPath {
             if let confList = record.cniConfList {

@@ -9,7 +9,9 @@
 // runs in its own session as a child subreaper, so the container's init (which the runtime
 // leaves behind) becomes its child. Files in STATEDIR:
 //   monitor.pid  this process        init.pid   the container's init (the runtime writes it)
-//   ctl          FIFO: "reopen\n" reopens the log file; "resize H W\n" resizes the tty
+//   ctl          FIFO: "reopen\n" reopens the log file; "resize H W\n" resizes the tty;
+//                "kill N\n" sends signal N to the container's init (the monitor reaps it, so the
+//                pid cannot have been reused; saves the daemon a `<runtime> kill`)
 //   exit         written atomically when init exits: "<exit status> <unix time ns>\n"
 //                (status 128+N for death by signal N)
 //   attach.sock  attach clients: they receive the output as frames (1 byte stream: 1 stdout,
@@ -204,15 +206,19 @@ static int receive_fd(int sock) {
     return fd;
 }
 
-static void handle_control(int ctl_fd, int tty_fd) {
+static void handle_control(int ctl_fd, int tty_fd, pid_t init, int exited) {
     char cmd[256];
     ssize_t n = read(ctl_fd, cmd, sizeof cmd - 1);
     if (n <= 0) return;
     cmd[n] = 0;
     for (char *line = strtok(cmd, "\n"); line; line = strtok(NULL, "\n")) {
         unsigned short rows, cols;
+        int sig;
         if (strcmp(line, "reopen") == 0) {
             open_log();
+        } else if (sscanf(line, "kill %d", &sig) == 1) {
+            // Not yet reaped (this loop reaps), so `init` is still the container's process.
+            if (!exited && sig > 0 && sig < 65) kill(init, sig);
         } else if (sscanf(line, "resize %hu %hu", &rows, &cols) == 2 && tty_fd >= 0) {
             struct winsize ws = {.ws_row = rows, .ws_col = cols};
             ioctl(tty_fd, TIOCSWINSZ, &ws);
@@ -446,7 +452,7 @@ int main(int argc, char **argv) {
                 }
             }
         }
-        if (fds[1].revents & POLLIN) handle_control(ctl_fd, tty_fd);
+        if (fds[1].revents & POLLIN) handle_control(ctl_fd, tty_fd, init, exited);
         if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) pump(&out);
         if (fds[3].revents & (POLLIN | POLLHUP | POLLERR)) pump(&err);
         if (fds[4].revents & POLLIN) {
