@@ -38,7 +38,8 @@ enum RemoteCommandStatus: Sendable, Equatable {
 /// Where a remote command's output goes: WebSocket channel frames or SPDY streams. Called from
 /// any thread; `finish` once, after the last `write`.
 protocol RemoteCommandOutput: AnyObject, Sendable {
-    /// Output of the command: stream 1 stdout, 2 stderr.
+    /// Output of the command: stream 1 stdout, 2 stderr. Returns once the bytes are written to
+    /// the connection (back-pressure); never called on an event loop.
     func write(_ stream: UInt8, _ bytes: ArraySlice<UInt8>)
     func finish(_ status: RemoteCommandStatus)
 }

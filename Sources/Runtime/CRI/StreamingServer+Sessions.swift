@@ -158,7 +158,8 @@ final class WebSocketCommandSession: ChannelInboundHandler, RemoteCommandOutput,
         var buffer = channel.allocator.buffer(capacity: bytes.count + 1)
         buffer.writeInteger(stream)
         buffer.writeBytes(bytes)
-        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .binary, data: buffer), promise: nil)
+        // Waits until the frame is on the socket: a slow client slows the reader, nothing piles up.
+        _ = try? channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .binary, data: buffer)).wait()
     }
 
     func finish(_ status: RemoteCommandStatus) {
@@ -199,11 +200,15 @@ final class WebSocketForwardSession: ChannelInboundHandler, @unchecked Sendable 
     func handlerAdded(context: ChannelHandlerContext) {
         let channel = context.channel
         let group = DispatchGroup()
+        /// From a relay thread: waits until the frame is written (back-pressure).
         @Sendable func send(_ ch: UInt8, _ bytes: ArraySlice<UInt8>) {
+            _ = try? channel.writeAndFlush(frame(ch, bytes)).wait()
+        }
+        @Sendable func frame(_ ch: UInt8, _ bytes: ArraySlice<UInt8>) -> WebSocketFrame {
             var buffer = channel.allocator.buffer(capacity: bytes.count + 1)
             buffer.writeInteger(ch)
             buffer.writeBytes(bytes)
-            channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .binary, data: buffer), promise: nil)
+            return WebSocketFrame(fin: true, opcode: .binary, data: buffer)
         }
         for (index, port) in ports.enumerated() {
             let data = UInt8(2 * index), errors = UInt8(2 * index + 1)
@@ -220,7 +225,7 @@ final class WebSocketForwardSession: ChannelInboundHandler, @unchecked Sendable 
                     data: { send(data, $0) }, failure: { send(errors, $0) }, done: { group.leave() }))
             } catch {
                 relays.append(nil)
-                send(errors, Array("forwarding port \(port): \(error)".utf8)[...])
+                context.write(wrapOutboundOut(frame(errors, Array("forwarding port \(port): \(error)".utf8)[...])), promise: nil)
                 group.leave()
             }
         }

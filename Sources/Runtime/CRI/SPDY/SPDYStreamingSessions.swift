@@ -116,7 +116,8 @@ final class SPDYCommandSession: SPDYStreamDelegate, RemoteCommandOutput, @unchec
     func write(_ stream: UInt8, _ bytes: ArraySlice<UInt8>) {
         let (id, connection) = lock.withLock { (streams[stream == 2 ? "stderr" : "stdout"], self.connection) }
         guard let id, let connection else { return }
-        connection.send(Array(bytes), on: id)
+        // Waits until the frame is on the socket: a slow client slows the reader, nothing piles up.
+        _ = try? connection.sendAndWait(Array(bytes), on: id).wait()
     }
 
     func finish(_ status: RemoteCommandStatus) {
@@ -209,7 +210,7 @@ final class SPDYPortForwardSession: SPDYStreamDelegate, @unchecked Sendable {
         do {
             let relay = try PortRelay(
                 helper: helper, netns: netns, port: port,
-                data: { bytes in connection.send(Array(bytes), on: dataID) },
+                data: { bytes in _ = try? connection.sendAndWait(Array(bytes), on: dataID).wait() },
                 failure: { bytes in connection.send(Array(bytes), on: errorID) },
                 done: {
                     connection.finish(dataID)
