@@ -180,3 +180,13 @@ def test_websocket_still_works_on_the_same_urls(env, cri, pod, spdyclient):
     probe = sh("python3", "-c", f"import urllib.request,sys\ntry:\n urllib.request.urlopen({url!r})\n"
                "except Exception as e:\n print(e.code, e.read().decode())", ns=env.ns, check=False, timeout=30)
     assert probe.stdout.startswith("400") and "SPDY/3.1 or WebSocket" in probe.stdout
+
+
+def test_large_output_arrives_whole_over_spdy(env, cri, pod, spdyclient):
+    _, cid, _ = pod
+    # About 2 MB in frames of at most 32 KiB, the reader waiting on the socket as it goes.
+    url = exec_url(cri, cid, ["seq", "1", "300000"], stdout=True, stderr=True)
+    r = run(env, spdyclient, "exec", url)
+    lines = r["stdout"].splitlines()
+    assert len(lines) == 300000 and lines[0] == "1" and lines[-1] == "300000"
+    assert json.loads(r["error"])["status"] == "Success"
