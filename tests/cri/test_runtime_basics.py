@@ -1,6 +1,7 @@
 """Version, Status, RuntimeConfig and the sandbox lifecycle through the socket."""
 
 import os
+import time
 from pathlib import Path
 
 import grpc
@@ -60,3 +61,27 @@ def test_sandbox_lifecycle_network_and_files(env, cri, images):
     # Nothing left: no IP reserved, no mount, no process of the pod.
     assert not any(p.name.startswith("10.89.") for p in (env.tmp / "ipam").rglob("*") if p.is_file())
     assert not [m for m in env.mounts_under() if sid in m]
+
+
+def test_list_filters_see_an_exit_nobody_asked_about_yet(cri, images):
+    pb = cri.pb
+    cfg = cri.sandbox_config(labels={"app": "filters"})
+    sid = cri.run_pod(cfg)
+    cid = cri.create(sid, cfg, "quick", IMAGE, command=["true"], labels={"k": "v"})
+    cri.start(cid)
+    # No status call in between: the state filter must see the exit the monitor recorded.
+    exited = pb.ContainerFilter(state=pb.ContainerStateValue(state=pb.CONTAINER_EXITED), label_selector={"k": "v"})
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        found = cri.rt.ListContainers(pb.ListContainersRequest(filter=exited)).containers
+        if found:
+            break
+        time.sleep(0.05)
+    assert [c.id for c in found] == [cid] and found[0].state == pb.CONTAINER_EXITED
+    running = pb.ContainerFilter(state=pb.ContainerStateValue(state=pb.CONTAINER_RUNNING), label_selector={"k": "v"})
+    assert list(cri.rt.ListContainers(pb.ListContainersRequest(filter=running)).containers) == []
+    other = pb.ContainerFilter(label_selector={"k": "other"})
+    assert list(cri.rt.ListContainers(pb.ListContainersRequest(filter=other)).containers) == []
+    by_label = pb.PodSandboxFilter(label_selector={"app": "filters"},
+                                   state=pb.PodSandboxStateValue(state=pb.SANDBOX_READY))
+    assert [s.id for s in cri.rt.ListPodSandbox(pb.ListPodSandboxRequest(filter=by_label)).items] == [sid]

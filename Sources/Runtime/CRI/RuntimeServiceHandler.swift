@@ -109,10 +109,16 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
     public func listPodSandbox(request: Runtime_V1_ListPodSandboxRequest, context: ServerContext) async throws -> Runtime_V1_ListPodSandboxResponse {
         try await rpc {
             var response = Runtime_V1_ListPodSandboxResponse()
+            let filter = request.hasFilter ? request.filter : nil
+            // ID and labels first, from the record as it is; only what matches is refreshed
+            // (a kubelet asks for one pod's sandboxes by label, many pods at once).
+            var stateless = filter
+            stateless?.clearState()
             for record in await service.state.allSandboxes.sorted(by: { $0.createdAt < $1.createdAt }) {
+                let config = try Runtime_V1_PodSandboxConfig(serializedBytes: record.config)
+                guard Filters.matches(record, config: config, filter: stateless) else { continue }
                 let current = try await service.refresh(record)
-                let config = try Runtime_V1_PodSandboxConfig(serializedBytes: current.config)
-                guard Filters.matches(current, config: config, filter: request.hasFilter ? request.filter : nil) else { continue }
+                guard Filters.matches(current, config: config, filter: filter) else { continue }
                 var sandbox = Runtime_V1_PodSandbox()
                 sandbox.id = current.id
                 sandbox.metadata = config.metadata
@@ -169,11 +175,15 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
     public func listContainers(request: Runtime_V1_ListContainersRequest, context: ServerContext) async throws -> Runtime_V1_ListContainersResponse {
         try await rpc {
             var response = Runtime_V1_ListContainersResponse()
+            let filter = request.hasFilter ? request.filter : nil
+            // ID, sandbox and labels first; only what matches is refreshed from its exit file.
+            var stateless = filter
+            stateless?.clearState()
             for record in await service.state.allContainers.sorted(by: { $0.createdAt < $1.createdAt }) {
+                let config = try Runtime_V1_ContainerConfig(serializedBytes: record.config)
+                guard Filters.matches(record, config: config, filter: stateless) else { continue }
                 let current = try await service.refresh(record)
-                let config = try Runtime_V1_ContainerConfig(serializedBytes: current.config)
-                guard Filters.matches(current, config: config, filter: request.hasFilter ? request.filter : nil) else { continue }
-                let status = try service.containerStatus(current, verbose: false).status
+                guard Filters.matches(current, config: config, filter: filter) else { continue }
                 var container = Runtime_V1_Container()
                 container.id = current.id
                 container.podSandboxID = current.sandboxID
@@ -181,7 +191,7 @@ public struct RuntimeServiceHandler: Runtime_V1_RuntimeService.SimpleServiceProt
                 container.image = config.image
                 container.imageRef = current.imageID
                 container.imageID = current.imageID
-                container.state = status.state
+                container.state = Filters.state(of: current)
                 container.createdAt = current.createdAt
                 container.labels = config.labels
                 container.annotations = config.annotations
