@@ -297,7 +297,8 @@ import Testing
     }
 
     @Test func meminfoTotalIsReadInBytes() {
-        #expect(NodeResources.memTotal("MemTotal:        2048 kB\nMemFree: 1 kB\n") == 2048 * 1024)
+        let total: Int64? = NodeResources.memTotal("MemTotal:        2048 kB\nMemFree: 1 kB\n")
+        #expect(total == Int64(2048 * 1024))
         #expect(NodeResources.memTotal("nothing here") == nil)
         let machine = NodeResources.machineCapacity()
         #expect(machine.cpuMillis >= 1000 && machine.memoryBytes > 0)
