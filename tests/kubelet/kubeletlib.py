@@ -163,8 +163,9 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
     def start_runtime(self):
         return self.start_containerd() if self.runtime == "containerd" else self.start_swiftlet_cri()
 
-    def start_swiftlet_cri(self):
-        """swiftlet-cri with our CNI plugin, and a registry on 127.0.0.1:5000 holding busybox."""
+    def start_swiftlet_cri(self, **overrides):
+        """swiftlet-cri with our CNI plugin, and a registry on 127.0.0.1:5000 holding busybox.
+        `overrides` replace keys of the daemon's config (e.g. cgroup_enforcement=True in the VM)."""
         t = self.tmp
         for d in ("cni-bin", "cni-conf", "cri-root", "cri-state", "netns", "images", "registry", "ipam", "runc"):
             (t / d).mkdir()
@@ -194,6 +195,7 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
                   "cni_conf_dir": str(t / "cni-conf"), "cni_bin_dirs": [str(t / "cni-bin")],
                   "cgroup_enforcement": False, "restrict_oom_score_adj": True, "cgroup_parent": self.cgroup_root,
                   "registry_config": str(t / "registries.yaml")}
+        config.update(overrides)
         (t / "cri.json").write_text(json.dumps(config))
         self.spawn("swiftlet-cri", [str(bins / "swiftlet-cri"), "--config", str(t / "cri.json")])
         deadline = time.time() + 30
@@ -219,7 +221,10 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
         config = {"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
                   "staticPodPath": str(self.manifests), "containerRuntimeEndpoint": f"unix://{self.socket}",
                   "cgroupRoot": self.cgroup_root, "readOnlyPort": self.port, "address": "127.0.0.1",
-                  "healthzPort": 0, "fileCheckFrequency": "2s"}
+                  "healthzPort": 0, "fileCheckFrequency": "2s",
+                  # This host's cgroup v2 tree has no controllers: no kubelet-made QoS cgroups
+                  # (tests/vm/test_kubelet_vm.py runs with cgroupsPerQOS: true).
+                  "cgroupsPerQOS": False}
         config.update(extra)
         path = self.tmp / "kubelet-config.yaml"
         path.write_text(json.dumps(config))
@@ -320,7 +325,8 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
         for m in sorted((m for m in mounts if m.startswith(str(self.tmp))), key=len, reverse=True):
             subprocess.run(["umount", "-l", m], capture_output=True)
         subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
-        for hierarchy in Path("/sys/fs/cgroup").iterdir():
+        # Every v1 hierarchy, the hybrid v2 one (/sys/fs/cgroup/unified) or a pure v2 root.
+        for hierarchy in [Path("/sys/fs/cgroup")] + list(Path("/sys/fs/cgroup").iterdir()):
             base = hierarchy / self.cgroup_root.lstrip("/")
             if base.is_dir():
                 for d in sorted((p for p in base.rglob("*") if p.is_dir()), key=lambda p: len(str(p)), reverse=True):

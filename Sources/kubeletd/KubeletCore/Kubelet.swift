@@ -74,7 +74,12 @@ public final class Kubelet: Sendable {
             throw KubeletError.runtimeUnavailable(endpoint: config.containerRuntimeEndpoint, underlying: "\(error)")
         }
         logger.info("connected to the container runtime", metadata: ["endpoint": "\(config.containerRuntimeEndpoint)", "runtime": "\(version)"])
-        let builder = CRIConfigBuilder(rootDirectory: options.rootDirectory, cgroupLayout: CgroupLayout(cgroupRoot: config.cgroupRoot),
+        let podCgroups: PodCgroups?  // nil with cgroupsPerQOS: false
+        do { podCgroups = try PodCgroups.start(config: config, logger: logger) } catch {
+            await cri.shutdown()
+            throw KubeletError.cgroups(error)
+        }
+        let builder = CRIConfigBuilder(rootDirectory: options.rootDirectory, cgroupLayout: nil, podCgroups: podCgroups,
                                        clusterDNS: config.clusterDNS, clusterDomain: config.clusterDomain,
                                        hostResolvConf: config.resolvConf, nodeIP: options.nodeIP)
         let metrics = KubeletMetrics()
@@ -120,6 +125,7 @@ public final class Kubelet: Sendable {
                 }
             }
             group.addTask { await manager.runEventGenerator() }
+            if let podCgroups { group.addTask { await podCgroups.runHousekeeping() } }
             group.addTask { await housekeeping.run() }
             await group.waitForAll()
         }
@@ -133,11 +139,13 @@ public final class Kubelet: Sendable {
 public enum KubeletError: Error, CustomStringConvertible {
     case runtimeUnavailable(endpoint: String, underlying: String)
     case listen(underlying: String)
+    case cgroups(PodCgroupError)
     public var description: String {
         switch self {
         case .runtimeUnavailable(let endpoint, let underlying):
             return "containerRuntimeEndpoint: cannot reach the CRI runtime at \(endpoint): \(underlying)"
         case .listen(let underlying): return "readOnlyPort: cannot listen: \(underlying)"
+        case .cgroups(let error): return "\(error)"
         }
     }
 }

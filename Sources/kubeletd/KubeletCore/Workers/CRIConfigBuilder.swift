@@ -17,16 +17,25 @@ public enum KubeLabels {
 /// Builds CRI sandbox and container configs from a pod (pure: unit-tested without a runtime).
 public struct CRIConfigBuilder: Sendable {
     public var rootDirectory: String
-    public var cgroupLayout: CgroupLayout
+    /// The pod cgroup names; nil (cgroupsPerQOS: false) passes no cgroup parent, like upstream.
+    public var cgroupLayout: CgroupLayout?
+    /// The kubelet-made pod cgroups (nil with cgroupsPerQOS: false); workers create and remove
+    /// a pod's cgroup around its sandbox through it.
+    public var podCgroups: PodCgroups?
+    /// Ask for `memory.oom.group` on every container (upstream on cgroup v2 unless
+    /// singleProcessOOMKill): an OOM kills the whole container, not one process in it.
+    public var containerOOMGroup: Bool
     public var clusterDNS: [String]
     public var clusterDomain: String
     public var hostResolvConf: String
     public var nodeIP: String?
 
-    public init(rootDirectory: String, cgroupLayout: CgroupLayout, clusterDNS: [String] = [], clusterDomain: String = "",
-                hostResolvConf: String = "/etc/resolv.conf", nodeIP: String? = nil) {
+    public init(rootDirectory: String, cgroupLayout: CgroupLayout?, podCgroups: PodCgroups? = nil, clusterDNS: [String] = [],
+                clusterDomain: String = "", hostResolvConf: String = "/etc/resolv.conf", nodeIP: String? = nil) {
         self.rootDirectory = rootDirectory
-        self.cgroupLayout = cgroupLayout
+        self.cgroupLayout = podCgroups?.layout ?? cgroupLayout
+        self.podCgroups = podCgroups
+        self.containerOOMGroup = podCgroups?.isUnifiedHierarchy ?? false
         self.clusterDNS = clusterDNS
         self.clusterDomain = clusterDomain
         self.hostResolvConf = hostResolvConf
@@ -130,7 +139,7 @@ public struct CRIConfigBuilder: Sendable {
             }
         }
         let qos = QOSClass(pod: pod)
-        config.linux.cgroupParent = cgroupLayout.pod(uid: pod.metadata.uid ?? "", qos: qos)
+        if let cgroupLayout { config.linux.cgroupParent = cgroupLayout.pod(uid: pod.metadata.uid ?? "", qos: qos) }
         var ns = Runtime_V1_NamespaceOption()
         ns.network = pod.spec.hostNetwork == true ? .node : .pod
         ns.pid = pod.spec.hostPID == true ? .node : (pod.spec.shareProcessNamespace == true ? .pod : .container)
@@ -193,6 +202,7 @@ public struct CRIConfigBuilder: Sendable {
         resources.cpuPeriod = Int64(values.cpuPeriod)
         resources.cpuQuota = values.cpuQuota ?? 0
         resources.memoryLimitInBytes = values.memoryMax ?? 0
+        if containerOOMGroup { resources.unified["memory.oom.group"] = "1" }
         config.linux.resources = resources
         let podSC = pod.spec.securityContext
         let sc = container.securityContext

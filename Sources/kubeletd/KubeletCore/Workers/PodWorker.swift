@@ -125,6 +125,8 @@ public actor PodWorker {
         case .terminating, .terminated, .completed: return
         default: break
         }
+        // The pod cgroup exists before the sandbox (a no-op once made or adopted).
+        try builder.podCgroups?.ensure(pod)
         guard let sandbox = sandboxID else {
             try await createSandbox()
             return
@@ -517,6 +519,8 @@ public actor PodWorker {
         } catch {
             logger.warning("pod termination incomplete", metadata: ["error": "\(error)"])
         }
+        // After the sandbox: kill strays, remove the pod cgroup (housekeeping retries a failure).
+        do { try builder.podCgroups?.remove(pod) } catch { logger.warning("pod cgroup not removed", metadata: ["error": "\(error)"]) }
         try? FileSystem.removeTree(builder.podDirectory(pod))
         try? FileSystem.removeTree(CRIConfigBuilder.logDirectory(pod))
         backoffs.removePod(uid)
