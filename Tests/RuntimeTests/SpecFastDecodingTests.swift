@@ -1,4 +1,8 @@
 import FoundationEssentials
+import SystemCore
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import Runtime
 
@@ -153,5 +157,84 @@ import Testing
             }
         }
         #expect(accepted > 100)  // the mutations do reach the reader's accepting paths
+    }
+}
+
+/// state.json: written without JSONEncoder, read without JSONDecoder, and compatible both ways.
+@Suite struct ContainerRecordJSONTests {
+    static func record(hooks: Bool) -> ContainerRecord {
+        var all = Spec.Hooks()
+        all.prestart = [Spec.Hook(path: "/bin/a", args: ["a", "x\"y\\z\n"], env: ["K=v/w"], timeout: 3)]
+        all.poststop = [Spec.Hook(path: "/bin/b"), Spec.Hook(path: "/bin/c", timeout: 0)]
+        all.startContainer = []
+        return ContainerRecord(
+            id: "c-1.x", pid: 4242, initStartTime: 123_456_789_012, bundle: "/run/b ü/\u{1}", rootfs: "/run/b/rootfs",
+            created: "2026-11-24T01:02:03.000000004Z", owner: "", cgroupPath: hooks ? "/swiftlet/c-1.x" : nil,
+            annotations: hooks ? ["io.k8s/a": "1", "b": "é\t"] : nil, hooks: hooks ? all : nil)
+    }
+
+    @Test(arguments: [true, false])
+    func roundTripsAndMatchesTheCodableForm(hooks: Bool) throws {
+        let record = Self.record(hooks: hooks)
+        let written = record.jsonBytes()
+        #expect(ContainerRecord.fastDecode(written) == record)
+        // JSONDecoder reads what this writes, and this reads what JSONEncoder wrote (older state).
+        #expect(try JSONDecoder().decode(ContainerRecord.self, from: Data(written)) == record)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let codable = Array(try encoder.encode(record))
+        #expect(ContainerRecord.fastDecode(codable) == record)
+    }
+
+    @Test func incompleteStateIsLeftToJSONDecoder() {
+        #expect(ContainerRecord.fastDecode(Array(#"{"id":"x","pid":1}"#.utf8)) == nil)
+        #expect(ContainerRecord.fastDecode(Array("{".utf8)) == nil)
+    }
+}
+
+@Suite struct StateDocumentJSONTests {
+    @Test(arguments: [nil, [:], ["b": "2", "a\"": "é\n"]] as [[String: String]?])
+    func decodesToTheSameDocument(annotations: [String: String]?) throws {
+        let document = ContainerStateDocument(
+            ociVersion: "1.2.0", id: "x", pid: 7, status: .running, bundle: "/b\\", rootfs: "/b/rootfs",
+            created: "2026-11-24T01:02:03Z", owner: "", annotations: annotations)
+        let decoded = try JSONDecoder().decode(ContainerStateDocument.self, from: Data(document.jsonText().utf8))
+        #expect(decoded.id == "x" && decoded.pid == 7 && decoded.status == .running && decoded.bundle == "/b\\")
+        #expect(decoded.annotations == ((annotations?.isEmpty ?? true) ? nil : annotations))
+    }
+}
+
+@Suite struct HookStateJSONTests {
+    @Test func isTheRuntimeSpecState() throws {
+        let root = "/tmp/swiftlet-hookstate-\(getpid())"
+        defer { try? FileSystem.removeTree(root) }
+        let runtime = try ContainerRuntime(options: RuntimeOptions(root: root))
+        struct State: Decodable, Equatable {
+            var ociVersion: String, id: String, status: String, pid: Int32, bundle: String, annotations: [String: String]
+        }
+        let bytes = runtime.hookState("c1", pid: 9, status: .created, bundle: "/b\"x", annotations: ["k": "v\n"])
+        let state = try JSONDecoder().decode(State.self, from: Data(bytes))
+        #expect(state == State(ociVersion: Spec.version, id: "c1", status: "created", pid: 9, bundle: "/b\"x", annotations: ["k": "v\n"]))
+        let empty = try JSONDecoder().decode(State.self, from: Data(runtime.hookState("c1", pid: 9, status: .stopped, bundle: "/b", annotations: nil)))
+        #expect(empty.annotations.isEmpty && empty.status == "stopped")
+    }
+}
+
+@Suite struct ProcessTableTests {
+    @Test func parsesStateAndStartTimeAfterTheLastParenthesis() throws {
+        let fields = (4...52).map { $0 == 22 ? "987654321" : String($0) }.joined(separator: " ")
+        let line = "4242 (we(ird) name)) R " + fields + "\n"
+        let parsed = try #require(ProcessTable.parseStat(Array(line.utf8)))
+        #expect(parsed.state == "R" && parsed.startTime == 987_654_321)
+        #expect(ProcessTable.parseStat(Array("1 (x) S 2 3".utf8)) == nil)  // too short
+    }
+
+    @Test func readsThisProcess() throws {
+        let text = try FileSystem.readString("/proc/self/stat")
+        let after = text[text.index(after: try #require(text.lastIndex(of: ")")))...].split(separator: " ")
+        let parsed = try #require(ProcessTable.stat(getpid()))
+        #expect(parsed.startTime == UInt64(after[19]))
+        #expect(ProcessTable.isAlive(getpid(), startTime: parsed.startTime))
+        #expect(!ProcessTable.isAlive(getpid(), startTime: parsed.startTime + 1))
     }
 }

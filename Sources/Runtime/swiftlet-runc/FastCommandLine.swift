@@ -111,7 +111,7 @@ struct FastCommandLine {
             switch verb {
             case .create(let id, let options): try runtime.create(id, options)
             case .start(let id): try runtime.start(id)
-            case .state(let id): printJSON(try runtime.state(id))
+            case .state(let id): print(try runtime.state(id).jsonText())
             case .kill(let id, let signal, let all): try runtime.kill(id, signal: try Signals.parse(signal), all: all)
             case .delete(let id, let force): try runtime.delete(id, force: force)
             }

@@ -59,7 +59,7 @@ struct StateCommand: ParsableCommand {
     @Argument(help: "Container id.") var id: String
 
     func run() throws {
-        try globals.perform { (runtime) throws(RuntimeError) in printJSON(try runtime.state(id)) }
+        try globals.perform { (runtime) throws(RuntimeError) in print(try runtime.state(id).jsonText()) }
     }
 }
 

@@ -216,8 +216,10 @@ extension ContainerRuntime {
             guard ProcessTable.isAlive(record.pid, startTime: record.initStartTime) || started else {
                 throw .containerSetup(stage: "start", message: "the container's init process exited before it was started")
             }
-            let state = hookState(id, pid: record.pid, status: .running, bundle: record.bundle, annotations: record.annotations)
-            runHooksWarning(record.hooks?.poststart, name: "poststart", state: state)
+            if let hooks = record.hooks?.poststart, !hooks.isEmpty {
+                let state = hookState(id, pid: record.pid, status: .running, bundle: record.bundle, annotations: record.annotations)
+                runHooksWarning(hooks, name: "poststart", state: state)
+            }
         }
     }
 
@@ -246,8 +248,10 @@ extension ContainerRuntime {
                 try waitForExit(record)
             }
             cgroup?.remove()
-            let state = hookState(id, pid: record.pid, status: .stopped, bundle: record.bundle, annotations: record.annotations)
-            runHooksWarning(record.hooks?.poststop, name: "poststop", state: state)
+            if let hooks = record.hooks?.poststop, !hooks.isEmpty {
+                let state = hookState(id, pid: record.pid, status: .stopped, bundle: record.bundle, annotations: record.annotations)
+                runHooksWarning(hooks, name: "poststop", state: state)
+            }
             try store.remove(id)
         }
     }

@@ -85,20 +85,27 @@ public struct ContainerRuntime: Sendable {
         return [record.pid]
     }
 
-    /// The runtime-spec state JSON passed to hooks.
+    /// The runtime-spec state JSON passed to hooks (sorted keys, as JSONEncoder wrote it before;
+    /// by hand for the reason given in ContainerState+JSON.swift).
     func hookState(_ id: String, pid: Int32, status: ContainerStatus, bundle: String, annotations: [String: String]?) -> [UInt8] {
-        struct HookState: Encodable {
-            var ociVersion = Spec.version
-            var id: String
-            var status: ContainerStatus
-            var pid: Int32
-            var bundle: String
-            var annotations: [String: String]
+        var out = "{\"annotations\":{"
+        let map = annotations ?? [:]
+        for (index, name) in map.keys.sorted().enumerated() {
+            if index > 0 { out += "," }
+            JSONString.append(name, to: &out)
+            out += ":"
+            JSONString.append(map[name] ?? "", to: &out)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let state = HookState(id: id, status: status, pid: pid, bundle: bundle, annotations: annotations ?? [:])
-        return (try? Array(encoder.encode(state))) ?? []
+        out += "},\"bundle\":"
+        JSONString.append(bundle, to: &out)
+        out += ",\"id\":"
+        JSONString.append(id, to: &out)
+        out += ",\"ociVersion\":"
+        JSONString.append(Spec.version, to: &out)
+        out += ",\"pid\":" + String(pid) + ",\"status\":"
+        JSONString.append(status.rawValue, to: &out)
+        out += "}"
+        return Array(out.utf8)
     }
 
     /// Runs runtime-side hooks; a failure is an error.

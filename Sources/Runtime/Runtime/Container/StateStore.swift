@@ -25,8 +25,14 @@ public struct StateStore: Sendable {
 
     /// Container ids are file names: letters, digits and `_+-.`, not starting with a dot.
     public static func validate(id: String) throws(RuntimeError) {
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.")
-        guard !id.isEmpty, id.count <= 1024, !id.hasPrefix("."), id.allSatisfy({ allowed.contains($0) }) else {
+        func allowed(_ byte: UInt8) -> Bool {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "_"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."): true
+            default: false
+            }
+        }
+        guard !id.isEmpty, id.utf8.count <= 1024, !id.hasPrefix("."), id.utf8.allSatisfy(allowed) else {
             throw .invalidArgument(name: "container id", reason: "\"\(id)\" must be letters, digits and _+-. (not starting with a dot)")
         }
     }
@@ -56,18 +62,10 @@ public struct StateStore: Sendable {
     public func exists(_ id: String) -> Bool { FileSystem.exists(directory(id) + "/state.json") }
 
     public func save(_ record: ContainerRecord) throws(RuntimeError) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let data: Data
-        do {
-            data = try encoder.encode(record)
-        } catch {
-            throw .invalidConfig(field: "state", reason: "cannot encode: \(error)")
-        }
         try RuntimeError.wrap("saving the state of \(record.id)") { () throws(SystemCallError) in
             // Atomic, not durable: the state lives as long as the processes it describes (a reboot
             // ends both), so fsync would only add latency to every create.
-            try FileSystem.writeAtomically(directory(record.id) + "/state.json", Array(data), durable: false)
+            try FileSystem.writeAtomically(directory(record.id) + "/state.json", record.jsonBytes(), durable: false)
         }
     }
 
@@ -101,6 +99,7 @@ public struct StateStore: Sendable {
             if error.errno == .noSuchFileOrDirectory { throw .containerNotFound(id: id) }
             throw .system(context: "reading the state of \(id)", error)
         }
+        if let record = ContainerRecord.fastDecode(bytes) { return record }
         return try decodeJSON(ContainerRecord.self, bytes, file: path)
     }
 
