@@ -10,6 +10,8 @@ public struct KubeletOptions: Sendable {
     public var nodeName: String
     public var nodeIP: String?
     public var kubeconfig: String?
+    /// Seconds between eviction manager passes (upstream: 10 s, fixed).
+    public var evictionMonitoringPeriod: Double = 10
 
     public init(config: KubeletConfiguration, rootDirectory: String, nodeName: String, nodeIP: String?, kubeconfig: String?) {
         self.config = config
@@ -22,6 +24,10 @@ public struct KubeletOptions: Sendable {
     /// Checks what flags add on top of the file; the first failure names the flag.
     public func validate() throws(ConfigError) {
         try config.validate()
+        _ = try EvictionThreshold.parse(config.evictionHard)
+        if evictionMonitoringPeriod <= 0 {
+            throw ConfigError(field: "--eviction-monitoring-period", message: "must be positive, got \(evictionMonitoringPeriod)")
+        }
         if !rootDirectory.hasPrefix("/") {
             throw ConfigError(field: "--root-dir", message: "must be an absolute path, got \"\(rootDirectory)\"")
         }
@@ -64,7 +70,8 @@ public final class Kubelet: Sendable {
 
     func runLocked() async throws {
         let config = options.config
-        let cri = try CRIClient(socketPath: config.runtimeSocketPath)
+        let metrics = KubeletMetrics()
+        let cri = try CRIClient(socketPath: config.runtimeSocketPath, metrics: metrics)
         let version: String
         do {
             let v = try await cri.version()
@@ -82,14 +89,14 @@ public final class Kubelet: Sendable {
         let builder = CRIConfigBuilder(rootDirectory: options.rootDirectory, cgroupLayout: nil, podCgroups: podCgroups,
                                        clusterDNS: config.clusterDNS, clusterDomain: config.clusterDomain,
                                        hostResolvConf: config.resolvConf, nodeIP: options.nodeIP)
-        let metrics = KubeletMetrics()
         let admission = PodAdmission(config: config)
         logger.info("node allocatable for admission", metadata: [
             "cpu_millis": "\(admission.allocatable.cpuMillis)", "memory_bytes": "\(admission.allocatable.memoryBytes)",
             "max_pods": "\(admission.maxPods)"])
         let manager = PodManager(cri: cri, builder: builder,
                                  backoffs: BackoffStore(path: "\(options.rootDirectory)/backoff.json"),
-                                 metrics: metrics, maxPods: Int(config.maxPods), admission: admission, logger: logger)
+                                 metrics: metrics, maxPods: Int(config.maxPods), admission: admission,
+                                 resyncInterval: config.syncFrequency.seconds, logger: logger)
         let api = KubeletAPI(manager: manager, nodeName: options.nodeName)
         let housekeeping = Housekeeping(cri: cri, config: config, manager: manager, logger: logger)
         var servers: [HTTPServer] = []
@@ -125,6 +132,11 @@ public final class Kubelet: Sendable {
                 }
             }
             group.addTask { await manager.runEventGenerator() }
+            let eviction = EvictionManager(
+                thresholds: (try? EvictionThreshold.parse(config.evictionHard)) ?? [], manager: manager, cri: cri,
+                signals: NodeSignals(rootDirectory: options.rootDirectory, kubepodsCgroup: CgroupLayout(cgroupRoot: config.cgroupRoot).kubepods),
+                period: options.evictionMonitoringPeriod, logger: logger)
+            group.addTask { await eviction.run() }
             if let podCgroups { group.addTask { await podCgroups.runHousekeeping() } }
             group.addTask { await housekeeping.run() }
             await group.waitForAll()

@@ -4,14 +4,46 @@ import Synchronization
 public final class KubeletMetrics: Sendable {
     /// Upper bounds (seconds) of the pod start latency histogram, like upstream's buckets.
     public static let buckets: [Double] = [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 4, 5, 6, 8, 10, 20, 30, 45, 60, 120, 300, 600]
+    /// Prometheus' default buckets, which upstream's PLEG relist histograms use.
+    public static let relistBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+    /// A cumulative histogram.
+    struct Histogram {
+        let bounds: [Double]
+        var counts: [UInt64]
+        var count: UInt64 = 0
+        var sum: Double = 0
+        init(_ bounds: [Double]) {
+            self.bounds = bounds
+            counts = [UInt64](repeating: 0, count: bounds.count)
+        }
+        mutating func observe(_ value: Double) {
+            for (i, bound) in bounds.enumerated() where value <= bound { counts[i] += 1 }
+            count += 1
+            sum += value
+        }
+        func render(_ name: String, help: String) -> String {
+            var out = "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
+            for (i, bound) in bounds.enumerated() { out += "\(name)_bucket{le=\"\(bound)\"} \(counts[i])\n" }
+            out += "\(name)_bucket{le=\"+Inf\"} \(count)\n\(name)_sum \(sum)\n\(name)_count \(count)\n"
+            return out
+        }
+    }
 
     struct State {
         var counts = [UInt64](repeating: 0, count: KubeletMetrics.buckets.count)
         var count: UInt64 = 0
         var sum: Double = 0
         var syncs: UInt64 = 0
-        var relists: UInt64 = 0
-        var relistSeconds: Double = 0
+        var relistDuration = Histogram(KubeletMetrics.relistBuckets)
+        var relistFailures: UInt64 = 0
+        var relistChangedPods: UInt64 = 0
+        var podSyncs: UInt64 = 0
+        var runtimeOperations: [String: UInt64] = [:]
+        var runtimeErrors: [String: UInt64] = [:]
+        var evictions: [String: UInt64] = [:]
+        var conditions: [String: Bool] = ["MemoryPressure": false, "DiskPressure": false, "PIDPressure": false]
+        var signals: [String: (available: Double, threshold: Double)] = [:]
         var events: UInt64 = 0
         var badManifests: UInt64 = 0
     }
@@ -28,7 +60,29 @@ public final class KubeletMetrics: Sendable {
         }
     }
 
-    public func relist(seconds: Double) { state.withLock { $0.relists += 1; $0.relistSeconds += seconds } }
+    public func relist(seconds: Double, changedPods: Int) {
+        state.withLock { $0.relistDuration.observe(seconds); $0.relistChangedPods += UInt64(changedPods) }
+    }
+    public func relistFailed(seconds: Double) {
+        state.withLock { $0.relistDuration.observe(seconds); $0.relistFailures += 1 }
+    }
+    public func podSync() { state.withLock { $0.podSyncs += 1 } }
+    /// One CRI call (`operation` as upstream names them: list_podsandbox, container_status, ...).
+    public func runtimeOperation(_ operation: String, failed: Bool) {
+        state.withLock { s in
+            s.runtimeOperations[operation, default: 0] += 1
+            if failed { s.runtimeErrors[operation, default: 0] += 1 }
+        }
+    }
+    public func eviction(signal: String) { state.withLock { $0.evictions[signal, default: 0] += 1 } }
+    /// The node's pressure conditions and each configured eviction signal's observation (bytes or pids).
+    public func pressure(conditions: [String: Bool], signals: [String: (available: Double, threshold: Double)]) {
+        state.withLock { s in
+            for (k, v) in conditions { s.conditions[k] = v }
+            s.signals = signals
+        }
+    }
+    public var conditions: [String: Bool] { state.withLock { $0.conditions } }
     public func criEvent() { state.withLock { $0.events += 1 } }
     public func badManifest() { state.withLock { $0.badManifests += 1 } }
 
@@ -47,9 +101,40 @@ public final class KubeletMetrics: Sendable {
         out += "kubelet_running_pods \(runningPods)\n"
         out += "# HELP kubelet_running_containers Number of running containers.\n# TYPE kubelet_running_containers gauge\n"
         out += "kubelet_running_containers{container_state=\"running\"} \(runningContainers)\n"
-        out += "# HELP kubelet_pleg_relist_duration_seconds Total time spent relisting.\n# TYPE kubelet_pleg_relist_duration_seconds counter\n"
-        out += "kubelet_pleg_relist_duration_seconds \(s.relistSeconds)\n"
-        out += "# TYPE kubelet_pleg_relist_total counter\nkubelet_pleg_relist_total \(s.relists)\n"
+        out += s.relistDuration.render("kubelet_pleg_relist_duration_seconds",
+                                       help: "Duration in seconds for relisting pods in PLEG (one ListPodSandbox + one ListContainers).")
+        out += "# TYPE kubelet_pleg_relist_total counter\nkubelet_pleg_relist_total \(s.relistDuration.count)\n"
+        out += "# TYPE kubelet_pleg_relist_errors_total counter\nkubelet_pleg_relist_errors_total \(s.relistFailures)\n"
+        out += "# HELP kubelet_pleg_changed_pods_total Pods a relist found changed (their workers were woken).\n"
+        out += "# TYPE kubelet_pleg_changed_pods_total counter\nkubelet_pleg_changed_pods_total \(s.relistChangedPods)\n"
+        out += "# TYPE kubelet_pod_worker_syncs_total counter\nkubelet_pod_worker_syncs_total \(s.podSyncs)\n"
+        out += "# HELP kubelet_runtime_operations_total Cumulative number of runtime operations by operation type.\n"
+        out += "# TYPE kubelet_runtime_operations_total counter\n"
+        for (op, n) in s.runtimeOperations.sorted(by: { $0.key < $1.key }) {
+            out += "kubelet_runtime_operations_total{operation_type=\"\(op)\"} \(n)\n"
+        }
+        out += "# TYPE kubelet_runtime_operations_errors_total counter\n"
+        for (op, n) in s.runtimeErrors.sorted(by: { $0.key < $1.key }) {
+            out += "kubelet_runtime_operations_errors_total{operation_type=\"\(op)\"} \(n)\n"
+        }
+        out += "# HELP kubelet_evictions Cumulative number of pod evictions by eviction signal.\n# TYPE kubelet_evictions counter\n"
+        for (signal, n) in s.evictions.sorted(by: { $0.key < $1.key }) {
+            out += "kubelet_evictions{eviction_signal=\"\(signal)\"} \(n)\n"
+        }
+        out += "# HELP kubelet_node_condition Node pressure conditions (1 = True) from the eviction manager.\n"
+        out += "# TYPE kubelet_node_condition gauge\n"
+        for (condition, on) in s.conditions.sorted(by: { $0.key < $1.key }) {
+            out += "kubelet_node_condition{condition=\"\(condition)\"} \(on ? 1 : 0)\n"
+        }
+        out += "# HELP kubelet_eviction_signal_available Observed value of each configured eviction signal (bytes, inodes or pids).\n"
+        out += "# TYPE kubelet_eviction_signal_available gauge\n"
+        for (signal, v) in s.signals.sorted(by: { $0.key < $1.key }) {
+            out += "kubelet_eviction_signal_available{eviction_signal=\"\(signal)\"} \(v.available)\n"
+        }
+        out += "# TYPE kubelet_eviction_signal_threshold gauge\n"
+        for (signal, v) in s.signals.sorted(by: { $0.key < $1.key }) {
+            out += "kubelet_eviction_signal_threshold{eviction_signal=\"\(signal)\"} \(v.threshold)\n"
+        }
         out += "# TYPE kubelet_cri_events_total counter\nkubelet_cri_events_total \(s.events)\n"
         out += "# TYPE kubelet_static_pod_manifest_errors_total counter\nkubelet_static_pod_manifest_errors_total \(s.badManifests)\n"
         return out

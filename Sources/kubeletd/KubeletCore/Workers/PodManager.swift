@@ -4,10 +4,12 @@ import Logging
 import Synchronization
 
 /// The node's pods: one `PodWorker` per desired pod, fed by the pod sources; the lifecycle event
-/// generator (CRI event stream + periodic relist) pokes only the worker whose pod changed.
+/// generator (CRI event stream + one shared relist) pokes only the workers whose pod changed.
 ///
-/// Owns the set of workers. Each worker syncs on its own task, so one slow pod (a stuck image
-/// pull, a runtime call that hangs) never stalls the others or the relist.
+/// Owns the set of workers and the `RuntimeCache`. Each worker syncs on its own task, so one
+/// slow pod (a stuck image pull, a runtime call that hangs) never stalls the others or the
+/// relist. The relist is one ListPodSandbox and one ListContainers per period for the whole node
+/// (like upstream's generic PLEG), each with a deadline: a slow runtime delays it, never a worker.
 public actor PodManager {
     let cri: CRIClient
     let builder: CRIConfigBuilder
@@ -18,6 +20,11 @@ public actor PodManager {
     /// maxPods and allocatable (see `add(_:)`).
     let admission: PodAdmission
     let relistInterval: Double
+    /// Deadline of each relist call; a relist that misses it is logged and the next one tried.
+    let relistTimeout: Duration
+    /// The longest a worker waits for another sync when nothing changed (syncFrequency).
+    let resyncInterval: Double
+    public let cache = RuntimeCache()
     private var workers: [String: PodWorker] = [:]   // uid → worker
     private var wakeups: [String: AsyncStream<Void>.Continuation] = [:]
     private var tasks: [String: Task<Void, Never>] = [:]
@@ -26,7 +33,8 @@ public actor PodManager {
     private var terminating: [String: Task<Void, Never>] = [:]
 
     public init(cri: CRIClient, builder: CRIConfigBuilder, backoffs: BackoffStore, metrics: KubeletMetrics,
-                maxPods: Int, admission: PodAdmission? = nil, relistInterval: Double = 1, logger: Logger) {
+                maxPods: Int, admission: PodAdmission? = nil, relistInterval: Double = 1,
+                relistTimeout: Duration = .seconds(10), resyncInterval: Double = 60, logger: Logger) {
         self.cri = cri
         self.builder = builder
         self.backoffs = backoffs
@@ -34,6 +42,8 @@ public actor PodManager {
         self.maxPods = maxPods
         self.admission = admission ?? PodAdmission(maxPods: maxPods)
         self.relistInterval = relistInterval
+        self.relistTimeout = relistTimeout
+        self.resyncInterval = resyncInterval
         self.logger = logger
     }
 
@@ -72,17 +82,35 @@ public actor PodManager {
                                                       "message": "\(rejection.message)"])
             return
         }
-        let worker = PodWorker(pod: pod, cri: cri, builder: builder, backoffs: backoffs, metrics: metrics, logger: logger)
+        startWorker(pod)
+        logger.info("pod added", metadata: ["pod": "\(pod.fullName)", "uid": "\(uid)"])
+    }
+
+    /// Makes the pod's worker and its task: a sync per poke (coalesced), and a timer for when the
+    /// worker asked to be woken with nothing changed (probes, back-off), at most `resyncInterval`.
+    func startWorker(_ pod: Pod) {
+        let uid = pod.metadata.uid ?? ""
+        let worker = PodWorker(pod: pod, cri: cri, builder: builder, backoffs: backoffs, metrics: metrics, logger: logger,
+                               cache: cache)
         workers[uid] = worker
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         wakeups[uid] = continuation
         continuation.yield()
+        let resync = resyncInterval
+        let metrics = self.metrics
         tasks[uid] = Task {
+            var timer: Task<Void, Never>?
             for await _ in stream {
-                await worker.sync()
+                timer?.cancel()
+                metrics.podSync()
+                let delay = min(await worker.sync() ?? resync, resync)
+                timer = Task {
+                    try? await Task.sleep(for: .seconds(delay))
+                    if !Task.isCancelled { continuation.yield() }
+                }
             }
+            timer?.cancel()
         }
-        logger.info("pod added", metadata: ["pod": "\(pod.fullName)", "uid": "\(uid)"])
     }
 
     func remove(_ pod: Pod) async {
@@ -90,6 +118,7 @@ public actor PodManager {
         rejected[uid] = nil
         guard let worker = workers.removeValue(forKey: uid) else { return }
         wakeups.removeValue(forKey: uid)?.finish()
+        cache.forget(uid: uid)
         let task = tasks.removeValue(forKey: uid)
         // Terminate concurrently: one pod's grace period never delays another pod's change.
         terminating[uid] = Task {
@@ -150,8 +179,12 @@ public actor PodManager {
         }
     }
 
+    /// Wakes the workers of these pods.
+    public func poke(_ uids: Set<String>) { for uid in uids { wakeups[uid]?.yield() } }
+
     /// The lifecycle event generator: CRI container events poke their pod's worker at once; a
-    /// relist every `relistInterval` pokes all (consistency check, never blocking a worker).
+    /// relist every `relistInterval` pokes the pods whose sandboxes or containers changed
+    /// (consistency check, never blocking a worker).
     public nonisolated func runEventGenerator() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [self] in
@@ -160,7 +193,12 @@ public actor PodManager {
                         try await cri.containerEvents { [self] event in
                             metrics.criEvent()
                             let uid = event.podSandboxStatus.metadata.uid
-                            if !uid.isEmpty { await poke(uid: uid) } else { await pokeAll() }
+                            if !uid.isEmpty {
+                                cache.noteEvent(uid: uid)
+                                await poke(uid: uid)
+                            } else {
+                                await pokeAll()
+                            }
                         }
                     } catch {
                         logger.debug("CRI event stream ended", metadata: ["error": "\(error)"])
@@ -171,12 +209,66 @@ public actor PodManager {
             group.addTask { [self] in
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(relistInterval))
-                    let started = Date()
-                    await pokeAll()
-                    metrics.relist(seconds: Date().timeIntervalSince(started))
+                    await relist()
                 }
             }
         }
+    }
+
+    /// One relist: list every sandbox and container of this kubelet once, store the snapshot,
+    /// poke the pods that changed. A failed or late call is logged and skipped: the next period
+    /// tries again, and workers keep listing their own pod meanwhile (the snapshot goes stale).
+    public nonisolated func relist() async {
+        let started = ContinuousClock.now
+        let managed = [KubeLabels.managedBy: "true"]
+        do {
+            async let sandboxes = cri.listSandboxes(labels: managed, timeout: relistTimeout)
+            async let containers = cri.listContainers(labels: managed, timeout: relistTimeout)
+            let snapshot = RuntimeSnapshot(taken: started, sandboxes: try await sandboxes, containers: try await containers)
+            let changed = cache.update(snapshot)
+            if !changed.isEmpty { await poke(changed) }
+            metrics.relist(seconds: (ContinuousClock.now - started).seconds, changedPods: changed.count)
+        } catch {
+            metrics.relistFailed(seconds: (ContinuousClock.now - started).seconds)
+            logger.warning("relist failed; retrying next period", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// A pod the eviction manager may evict and the directories its disk usage is counted in.
+    public struct EvictionPod: Sendable {
+        public var candidate: EvictionCandidate
+        public var directories: [String]
+    }
+
+    /// The pods that may be evicted: admitted, with a worker, not finished, evicted or stopping.
+    public func evictionCandidates() async -> [EvictionPod] {
+        var out: [EvictionPod] = []
+        for (uid, worker) in workers {
+            switch await worker.lifecycle {
+            case .creatingSandbox, .initializing, .running: break
+            default: continue
+            }
+            let pod = await worker.pod
+            let candidate = EvictionCandidate(
+                uid: uid, name: pod.fullName, qos: QOSClass(pod: pod), priority: pod.spec.priority ?? 0,
+                memoryRequest: EvictionCandidate.requests(pod, "memory"),
+                storageRequest: EvictionCandidate.requests(pod, "ephemeral-storage"))
+            out.append(EvictionPod(candidate: candidate,
+                                   directories: ["\(builder.podDirectory(pod))/volumes", CRIConfigBuilder.logDirectory(pod)]))
+        }
+        return out
+    }
+
+    /// Has the pod's worker evict it (on the worker's own task). False if it is gone or finished.
+    public func evict(uid: String, message: String) async -> Bool {
+        guard let worker = workers[uid], await worker.requestEviction(message: message) else { return false }
+        poke(uid: uid)
+        return true
+    }
+
+    public func isEvicted(uid: String) async -> Bool {
+        guard let worker = workers[uid] else { return true }
+        return await worker.isEvicted
     }
 
     public func counts() async -> (pods: Int, containers: Int) {

@@ -73,6 +73,10 @@ extension PodWorker {
             status.phase = succeeded ? PodPhase.succeeded.rawValue : PodPhase.failed.rawValue
         case .terminated:
             status.phase = PodPhase.succeeded.rawValue
+        case .evicted(let message):
+            status.phase = PodPhase.failed.rawValue
+            status.reason = "Evicted"
+            status.message = message
         default:
             let started = apps.contains { $0.state?.running != nil || $0.state?.terminated != nil || $0.lastState?.terminated != nil }
             status.phase = (sandboxID != nil && initialized && started) ? PodPhase.running.rawValue : PodPhase.pending.rawValue
@@ -83,7 +87,13 @@ extension PodWorker {
             condition("ContainersReady", containersReady, reason: containersReady ? nil : "ContainersNotReady"),
             condition("Ready", containersReady, reason: containersReady ? nil : "ContainersNotReady"),
         ]
-        if let failure = waiting["*"] {
+        if case .evicted(let message) = lifecycle {
+            // Upstream marks pods the kubelet killed for node pressure with this condition.
+            var disruption = condition("DisruptionTarget", true, reason: "TerminationByKubelet")
+            disruption.message = message
+            status.conditions?.append(disruption)
+        }
+        if let failure = waiting["*"], status.reason == nil {
             status.reason = failure.reason
             status.message = failure.message
         }

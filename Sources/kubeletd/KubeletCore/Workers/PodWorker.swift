@@ -13,6 +13,9 @@ public enum PodLifecycle: Sendable, Hashable {
     case running
     /// Every app container finished and none will restart.
     case completed(succeeded: Bool)
+    /// Killed by the eviction manager (node under resource pressure); stays Failed with reason
+    /// Evicted and this message until the pod is replaced or removed: it is not restarted.
+    case evicted(message: String)
     /// Stopping: preStop hooks, stop signal, SIGKILL at the grace period's end.
     case terminating
     /// Stopped and removed from the runtime.
@@ -34,6 +37,8 @@ public struct ObservedContainer: Sendable {
     public var image: String
     public var imageRef: String
     public var logPath: String
+    /// False while the worker only knows what it asked for (just started, no ContainerStatus yet).
+    public var complete: Bool = true
 }
 
 /// Failures that wait before retrying (shown as container waiting reasons).
@@ -42,9 +47,14 @@ public struct WaitingReason: Sendable, Hashable {
     public var message: String
 }
 
-/// Runs one pod against CRI: an explicit state machine advanced by `sync()`, called on every
-/// event for the pod and on the periodic relist. One actor per pod, so a slow pod never holds
-/// up another.
+/// Runs one pod against CRI: an explicit state machine advanced by `sync()`, called when a CRI
+/// event or the shared relist says the pod changed, and when a timer the worker asked for
+/// (probes, back-off, retry) fires. One actor per pod, so a slow pod never holds up another.
+///
+/// What it observes comes from the shared relist (`RuntimeCache`) when that is newer than the
+/// worker's own last change and the pod's last CRI event, else from a ListPodSandbox +
+/// ListContainers for this pod alone; ContainerStatus is asked only for containers whose ID or
+/// state differs from what the worker already knows.
 public actor PodWorker {
     public private(set) var pod: Pod
     public private(set) var lifecycle: PodLifecycle = .creatingSandbox
@@ -61,16 +71,26 @@ public actor PodWorker {
     let backoffs: BackoffStore
     let logger: Logger
     let metrics: KubeletMetrics
+    let cache: RuntimeCache
     private var removed = false
+    /// When this worker last changed the pod in the runtime (a relist started before that is stale).
+    private(set) var lastMutation: ContinuousClock.Instant?
+    /// Sandboxes of this pod the runtime holds (ready or not), from the last observation.
+    private var sandboxCount = 0
+    /// The earliest time (seconds since 1970) something due needs another sync.
+    private var wakeAt: Double?
+    /// Set by the eviction manager; carried out by the next sync.
+    private var pendingEviction: String?
     /// Transition times of pod conditions.
     var conditionTimes: [String: (Bool, Date)] = [:]
     /// Probe state per "containerID/kind" (a new container instance starts fresh).
     var probes: [String: ProbeState] = [:]
 
     public init(pod: Pod, cri: CRIClient, builder: CRIConfigBuilder, backoffs: BackoffStore, metrics: KubeletMetrics,
-                logger: Logger, firstSeen: Date = Date()) {
+                logger: Logger, cache: RuntimeCache = RuntimeCache(), firstSeen: Date = Date()) {
         self.pod = pod
         self.cri = cri
+        self.cache = cache
         self.builder = builder
         self.backoffs = backoffs
         self.metrics = metrics
@@ -82,22 +102,59 @@ public actor PodWorker {
 
     var uid: String { pod.metadata.uid ?? "" }
 
-    /// One reconcile pass: observe CRI, then take the next step of the lifecycle.
-    public func sync() async {
-        if removed { return }
+    /// One reconcile pass: observe CRI, then take the next step of the lifecycle. Returns the
+    /// seconds until the worker wants to sync again with nothing changed (a probe is due, a
+    /// back-off ends, a failed step is retried), nil if only a change should wake it.
+    @discardableResult
+    public func sync() async -> Double? {
+        if removed { return nil }
+        wakeAt = nil
+        if let message = pendingEviction {
+            pendingEviction = nil
+            await evict(message: message)
+            return nil
+        }
+        if case .evicted = lifecycle { return nil }
         do {
             try await observe()
             try await advance()
         } catch {
             logger.warning("pod sync failed", metadata: ["error": "\(error)"])
+            wake(after: 1)
         }
+        return wakeAt.map { max($0 - Date().timeIntervalSince1970, 0.01) }
     }
 
-    /// Reads the pod's sandbox and containers from the runtime (this is also how a restarted
-    /// kubelet adopts running pods: the runtime is the source of truth).
+    /// Asks for another sync at `time` (seconds since 1970) at the latest.
+    func wake(at time: Double) { wakeAt = min(wakeAt ?? time, time) }
+    func wake(after seconds: Double) { wake(at: Date().timeIntervalSince1970 + seconds) }
+
+    /// Marks a change this worker made to the pod in the runtime (after the CRI call returned).
+    func touched() { lastMutation = .now }
+
+    /// True when the worker must ask ContainerStatus for a listed container: it knows nothing of
+    /// it, or only what it asked for, or the listing shows another instance or state.
+    static func needsStatus(_ listed: Runtime_V1_Container, known: ObservedContainer?) -> Bool {
+        guard let known, known.complete else { return true }
+        return known.id != listed.id || known.state != listed.state
+    }
+
+    /// Reads the pod's sandbox and containers: from the shared relist when it is fresh enough,
+    /// else from the runtime for this pod alone (this is also how a restarted kubelet adopts
+    /// running pods: the runtime is the source of truth).
     func observe() async throws {
-        let sandboxes = try await cri.listSandboxes(labels: [KubeLabels.podUID: uid])
-        let ready = sandboxes.filter { $0.state == .sandboxReady }.max { $0.createdAt < $1.createdAt }
+        let record: PodRecord
+        switch cache.lookup(uid: uid, after: lastMutation) {
+        case .fresh(let shared):
+            record = shared
+        case .stale:
+            async let sandboxes = cri.listSandboxes(labels: [KubeLabels.podUID: uid])
+            async let listed = cri.listContainers(labels: [KubeLabels.podUID: uid])
+            record = PodRecord(sandboxes: try await sandboxes, containers: try await listed)
+        }
+        sandboxCount = record.sandboxes.count
+        let ready = record.sandboxes.filter { $0.state == .sandboxReady }.max { $0.createdAt < $1.createdAt }
+        if ready?.id != sandboxID { sandboxIP = nil }
         sandboxID = ready?.id
         if let id = sandboxID, (sandboxIP ?? "").isEmpty {
             do {
@@ -107,9 +164,13 @@ public actor PodWorker {
             }
         }
         var latest: [String: ObservedContainer] = [:]
-        for c in try await cri.listContainers(labels: [KubeLabels.podUID: uid]) where c.podSandboxID == sandboxID {
+        for c in record.containers where c.podSandboxID == sandboxID {
             let name = c.metadata.name
             if let have = latest[name], have.attempt > c.metadata.attempt { continue }
+            if let known = containers[name], !Self.needsStatus(c, known: known) {
+                latest[name] = known
+                continue
+            }
             let status = try await cri.containerStatus(c.id)
             latest[name] = ObservedContainer(
                 id: c.id, name: name, attempt: c.metadata.attempt, state: status.state, createdAt: status.createdAt,
@@ -122,7 +183,7 @@ public actor PodWorker {
 
     func advance() async throws {
         switch lifecycle {
-        case .terminating, .terminated, .completed: return
+        case .terminating, .terminated, .completed, .evicted: return
         default: break
         }
         // The pod cgroup exists before the sandbox (a no-op once made or adopted).
@@ -188,7 +249,7 @@ public actor PodWorker {
             }
         }
         if anyActive {
-            await runProbes()
+            if let due = await runProbes() { wake(at: due) }
             lifecycle = .running
             if runningAt == nil, pod.spec.containers.allSatisfy({ containers[$0.name]?.state == .containerRunning }) {
                 runningAt = Date()
@@ -201,15 +262,19 @@ public actor PodWorker {
             for sidecar in pod.spec.sidecars.reversed() {
                 if let c = containers[sidecar.name], c.state == .containerRunning {
                     try? await cri.stopContainer(c.id, timeout: pod.spec.terminationGracePeriodSeconds ?? 30)
+                    touched()
                 }
             }
         }
     }
 
     /// Runs the probes that are due: startup first, then liveness and readiness. A failed
-    /// liveness or startup probe stops the container; restartPolicy then decides.
-    func runProbes() async {
+    /// liveness or startup probe stops the container; restartPolicy then decides. Returns when
+    /// (seconds since 1970) the next probe is due, nil if none is configured.
+    func runProbes() async -> Double? {
         let now = Date().timeIntervalSince1970
+        var nextDue: Double?
+        func due(_ time: Double) { nextDue = min(nextDue ?? time, time) }
         for container in pod.spec.containers + pod.spec.sidecars {
             guard let observed = containers[container.name], observed.state == .containerRunning else { continue }
             let started = Double(observed.startedAt) / 1e9
@@ -224,9 +289,14 @@ public actor PodWorker {
                 let key = "\(observed.id)/\(kind)"
                 var state = probes[key] ?? ProbeState()
                 if kind == "startup" && state.healthy == true { continue }
-                guard now >= started + Double(probe.effectiveInitialDelaySeconds),
-                      now - state.lastRun >= Double(probe.effectivePeriodSeconds) - 0.05 else { continue }
+                let period = Double(probe.effectivePeriodSeconds)
+                let first = started + Double(probe.effectiveInitialDelaySeconds)
+                guard now >= first, now - state.lastRun >= period - 0.05 else {
+                    due(max(first, state.lastRun + period))
+                    continue
+                }
                 state.lastRun = now
+                due(now + period)
                 let result = await Prober.run(probe, container: container, containerID: observed.id, podIP: sandboxIP, cri: cri)
                 state.record(result, probe: probe)
                 probes[key] = state
@@ -240,11 +310,13 @@ public actor PodWorker {
                         _ = try? await cri.execSync(observed.id, command: preStop.command ?? [], timeout: grace)
                     }
                     try? await cri.stopContainer(observed.id, timeout: grace)
+                    touched()
                     probes[key] = nil
                     break
                 }
             }
         }
+        return nextDue
     }
 
     /// Ready and started as the probes say (no probe: running means ready/started).
@@ -273,6 +345,7 @@ public actor PodWorker {
         let key = backoffKey(container)
         let now = Date().timeIntervalSince1970
         if backoffs.isInBackoff(key, since: finished, now: now) {
+            wake(at: finished + backoffs.delay(key) + 0.01)
             let delay = Int(backoffs.delay(key))
             waiting[container.name] = WaitingReason(
                 reason: "CrashLoopBackOff",
@@ -298,6 +371,7 @@ public actor PodWorker {
         let key = "image:\(image)"
         let now = Date().timeIntervalSince1970
         if let last = backoffs.lastUpdate(key), backoffs.isInBackoff(key, since: last, now: now) {
+            wake(at: last + backoffs.delay(key) + 0.01)
             waiting[container.name] = WaitingReason(reason: "ImagePullBackOff", message: "Back-off pulling image \"\(image)\"")
             return false
         }
@@ -315,7 +389,7 @@ public actor PodWorker {
 
     func createSandbox() async throws {
         lifecycle = .creatingSandbox
-        let attempt = UInt32(try await cri.listSandboxes(labels: [KubeLabels.podUID: uid]).count)
+        let attempt = UInt32(sandboxCount)
         let resolv = try? FileSystem.readString(builder.hostResolvConf)
         let config = builder.sandboxConfig(pod, attempt: attempt, hostResolvConf: resolv)
         try FileSystem.createDirectories(config.logDirectory)
@@ -326,7 +400,9 @@ public actor PodWorker {
             if let host = volume.hostPath, host.type == "DirectoryOrCreate" { try FileSystem.createDirectories(host.path) }
         }
         do {
+            defer { touched() }
             sandboxID = try await cri.runSandbox(config)
+            sandboxCount += 1
             logger.info("sandbox started", metadata: ["sandbox": "\(sandboxID ?? "")"])
         } catch {
             waiting["*"] = WaitingReason(reason: "FailedCreatePodSandBox", message: "\(error)")
@@ -389,6 +465,7 @@ public actor PodWorker {
     }
 
     func start(_ container: Container, sandbox: String, previous: ObservedContainer?) async throws {
+        defer { touched() }
         let resolv = try? FileSystem.readString(builder.hostResolvConf)
         let sandboxConfig = builder.sandboxConfig(pod, attempt: 0, hostResolvConf: resolv)
         guard try await ensureImage(container, sandboxConfig: sandboxConfig) else { return }
@@ -416,7 +493,7 @@ public actor PodWorker {
         containers[container.name] = ObservedContainer(
             id: id, name: container.name, attempt: attempt, state: .containerRunning, createdAt: 0,
             startedAt: Int64(Date().timeIntervalSince1970 * 1e9), finishedAt: 0, exitCode: 0, reason: "", message: "",
-            image: container.image ?? "", imageRef: "", logPath: "")
+            image: container.image ?? "", imageRef: "", logPath: "", complete: false)
         if let hook = container.lifecycle?.postStart {
             let grace = pod.spec.terminationGracePeriodSeconds ?? 30
             if case .failure(let why) = await runHook(hook, container: container, containerID: id, timeout: grace) {
@@ -456,7 +533,58 @@ public actor PodWorker {
             let remaining = max(Int64(deadline.timeIntervalSinceNow.rounded(.up)), 1)
             try? await cri.stopContainer(c.id, timeout: remaining)
         }
+        touched()
         logger.info("pod containers stopped", metadata: ["reason": "\(reason)"])
+    }
+
+    /// Asks for the pod's eviction; the next sync carries it out (the caller pokes the worker).
+    /// False if the pod is already evicted or on its way out.
+    public func requestEviction(message: String) -> Bool {
+        switch lifecycle {
+        case .evicted, .terminating, .terminated, .completed: return false
+        default:
+            if removed { return false }
+            pendingEviction = message
+            return true
+        }
+    }
+
+    /// True once an eviction has been carried out (containers killed, resources removed).
+    public private(set) var isEvicted = false
+
+    /// Hard eviction (upstream's grace period override for hard thresholds is immediate): every
+    /// container is killed at once (no preStop), the sandbox stopped, containers, sandbox and
+    /// emptyDir volumes removed (the space and memory they hold is what the node wants back).
+    /// The pod stays Failed/Evicted with its last container states and is not restarted.
+    func evict(message: String) async {
+        lifecycle = .evicted(message: message)
+        logger.warning("killing pod for eviction", metadata: ["message": "\(message)"])
+        do {
+            let listed = try await cri.listContainers(labels: [KubeLabels.podUID: uid])
+            for c in listed where c.state == .containerRunning || c.state == .containerCreated {
+                try? await cri.stopContainer(c.id, timeout: 0)
+            }
+            touched()
+            try? await observe()
+            for sandbox in try await cri.listSandboxes(labels: [KubeLabels.podUID: uid]) {
+                try await retrying("stop sandbox \(sandbox.id)") { try await cri.stopSandbox(sandbox.id) }
+            }
+            for c in listed {
+                try await retrying("remove container \(c.id)") { try await cri.removeContainer(c.id) }
+            }
+            for sandbox in try await cri.listSandboxes(labels: [KubeLabels.podUID: uid]) {
+                try await retrying("remove sandbox \(sandbox.id)") { try await cri.removeSandbox(sandbox.id) }
+            }
+        } catch {
+            logger.warning("pod eviction incomplete", metadata: ["error": "\(error)"])
+        }
+        touched()
+        sandboxID = nil
+        for volume in pod.spec.volumes ?? [] where volume.emptyDir != nil {
+            if let dir = builder.volumeDirectory(pod, volume) { try? FileSystem.removeTree(dir) }
+        }
+        isEvicted = true
+        logger.info("pod evicted")
     }
 
     func runHook(_ handler: LifecycleHandler, container: Container, containerID: String, timeout: Int64) async -> ProbeResult {
