@@ -96,10 +96,12 @@ final class SPDYConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
-        if pending == nil {
-            pending = incoming
+        if var buffer = pending {
+            pending = nil  // one owner, so the append does not copy
+            buffer.writeBuffer(&incoming)
+            pending = buffer
         } else {
-            pending!.writeBuffer(&incoming)
+            pending = incoming
         }
         do {
             while var buffer = pending, let frame = try codec.decode(&buffer) {
