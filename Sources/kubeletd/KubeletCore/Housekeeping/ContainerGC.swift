@@ -177,8 +177,11 @@ public struct ContainerCollector: Sendable {
         let all = try await cri.listContainers().filter { ours.contains($0.podSandboxID) }.map(GCContainer.init)
         let doomed = ContainerGC.containersToRemove(all, policy: policy, now: now, podExists: podExists, sourcesReady: sourcesReady)
         let doomedIDs = Set(doomed.map(\.id))
+        // Log paths a remaining container writes (a new sandbox starts attempts at 0 again, so a
+        // dead container in an old sandbox may share its path with a live one). Only asked for
+        // when something is to be removed: an idle pass makes list calls only.
         var keptLogs = Set<String>()
-        for c in all where !doomedIDs.contains(c.id) {
+        for c in all where !doomed.isEmpty && !doomedIDs.contains(c.id) {
             if let path = try? await cri.containerStatus(c.id).logPath, !path.isEmpty { keptLogs.insert(path) }
         }
         for c in doomed {
