@@ -87,3 +87,74 @@ spec:
     init = status(node, "withinit")["initContainerStatuses"][0]
     assert init["state"]["terminated"]["reason"] == "Completed" and init["restartCount"] == 0
     assert "setup done" in node.get(f"/containerLogs/default/withinit-{node.node_name}/setup").splitlines()
+
+
+def test_old_sandboxes_of_a_live_pod_keep_only_the_newest_dead_container(node, manifests):
+    """Two sandboxes a live pod had before (as when its sandbox died): the older one empty, the
+    newer one with three exited `main` containers whose log path is the one the live container
+    writes now."""
+    manifests("live.yaml", f"""apiVersion: v1
+kind: Pod
+metadata: {{name: live}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: {node.image}
+    command: [sh, -c, "echo live; sleep 3600"]
+""")
+    node.wait_for(lambda: status(node, "live").get("phase") == "Running", what="Running")
+    meta = node.pods()[f"live-{node.node_name}"]["metadata"]
+    uid = meta["uid"]
+    cri = CRI(node)
+    pb = cri.pb
+    live = cri.sandboxes(**{"io.kubernetes.pod.uid": uid})
+    assert len(live) == 1
+    # Without the pod-UID label (metadata.uid still names the pod): the live pod's worker, which
+    # selects its sandboxes by that label, would otherwise adopt a ready injected sandbox.
+    labels = {k: v for k, v in live[0].labels.items() if k != "io.kubernetes.pod.uid"}
+    try:
+        old_ids, dead = [], []
+        for attempt in (1, 2):
+            config = pb.PodSandboxConfig(
+                metadata=pb.PodSandboxMetadata(name=live[0].metadata.name, namespace="default", uid=uid, attempt=attempt),
+                hostname="live", log_directory=str(next(iter(glob_log_dirs(node, uid)))), labels=labels,
+                linux=pb.LinuxPodSandboxConfig(cgroup_parent=f"{node.cgroup_root}/kubepods/besteffort/pod{uid}"))
+            sandbox = cri.rt.RunPodSandbox(pb.RunPodSandboxRequest(config=config), timeout=60).pod_sandbox_id
+            old_ids.append(sandbox)
+            if attempt == 2:
+                for n in range(1, 4):
+                    # Runtimes reserve names per (container, pod, attempt) across sandboxes: attempts
+                    # 1-3; the log path is the one the live attempt-0 container writes.
+                    c = pb.ContainerConfig(metadata=pb.ContainerMetadata(name="main", attempt=n),
+                                           image=pb.ImageSpec(image=node.image), command=["true"], log_path="main/0.log",
+                                           labels={"io.kubernetes.pod.uid": uid, "io.kubernetes.container.name": "main"})
+                    cid = cri.rt.CreateContainer(pb.CreateContainerRequest(pod_sandbox_id=sandbox, config=c, sandbox_config=config),
+                                                 timeout=60).container_id
+                    cri.rt.StartContainer(pb.StartContainerRequest(container_id=cid), timeout=60)
+                    dead.append(cid)
+                    node.wait_for(lambda: cri.rt.ContainerStatus(pb.ContainerStatusRequest(container_id=cid), timeout=30)
+                                  .status.state == pb.CONTAINER_EXITED, what="the injected container exited")
+                    time.sleep(1.1)  # distinct creation times, newest last
+            cri.rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=sandbox), timeout=60)
+        node.wait_for(lambda: {c.id for c in cri.containers(**{"io.kubernetes.pod.uid": uid})
+                               if c.state == pb.CONTAINER_EXITED} == {dead[-1]}
+                      and old_ids[0] not in {s.id for s in cri.sandboxes()},
+                      timeout=30, what="GC kept only the newest dead container and dropped the empty old sandbox")
+        remaining = {s.id for s in cri.sandboxes()}
+        assert old_ids[1] in remaining and live[0].id in remaining  # one holds a container, one is ready
+        # The live container's log (main/0.log, the same path as a removed dead one) survived.
+        assert "live" in node.get(f"/containerLogs/default/live-{node.node_name}/main").splitlines()
+        assert main_running(node)
+    finally:
+        cri.close()
+
+
+def glob_log_dirs(node, uid):
+    import glob
+    return glob.glob(f"/var/log/pods/default_live-{node.node_name}_{uid}")
+
+
+def main_running(node):
+    c = status(node, "live")["containerStatuses"][0]
+    return "running" in c["state"] and c["restartCount"] == 0
