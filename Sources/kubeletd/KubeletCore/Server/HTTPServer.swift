@@ -18,15 +18,17 @@ public struct HTTPReply: Sendable {
 }
 
 /// A small read-only HTTP/1.1 server over NIO: GET only, one async route function.
+///
+/// Runs on NIO's process-wide event loop group (the CRI client's gRPC transport uses the same
+/// one), so a server adds no threads of its own (each thread costs a stack and a malloc arena).
 public final class HTTPServer: Sendable {
     public typealias Route = @Sendable (_ method: HTTPMethod, _ uri: String) async -> HTTPReply
-    let group: MultiThreadedEventLoopGroup
     let channel: Channel
 
     public var port: Int { channel.localAddress?.port ?? 0 }
 
-    public init(host: String, port: Int, route: @escaping Route) async throws {
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    public init(host: String, port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                route: @escaping Route) async throws {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -36,17 +38,11 @@ public final class HTTPServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(RouteHandler(route: route))
                 }
             }
-        do {
-            channel = try await bootstrap.bind(host: host, port: port).get()
-        } catch {
-            try? await group.shutdownGracefully()
-            throw error
-        }
+        channel = try await bootstrap.bind(host: host, port: port).get()
     }
 
     public func close() async {
         try? await channel.close()
-        try? await group.shutdownGracefully()
     }
 }
 
