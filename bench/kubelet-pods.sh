@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # kubeletd static pod benchmark, over our CRI (swiftlet-cri) and containerd (+runc) in one run.
 # For each runtime: N static busybox `sleep` pods written at once (time until all Running, start
-# latency p50/p99 from manifest write to Running as /pods shows it, kubeletd RSS at N pods and CPU
-# seconds during the ramp, teardown time), then one pod alone (p50 over SINGLE rounds).
+# latency p50/p99 from manifest write to Running as /pods shows it, kubeletd RSS idle and at N
+# pods, CPU seconds during the ramp, CRI calls per second with N pods idle, teardown time), then
+# one pod alone (p50 over SINGLE rounds).
 # Each runtime runs in its own throwaway network namespace (tests/kubelet/kubeletlib.py).
 #   PODS=100 ROUNDS=3 SINGLE=20 RUNTIMES="swiftlet-cri containerd" bench/kubelet-pods.sh
-# Needs root and the debug binaries (SWIFTLET_BIN_DIR, default: swift build --show-bin-path).
+# Needs root and the binaries (SWIFTLET_BIN_DIR, default: swift build --show-bin-path); for the
+# figures that count, a static-stdlib release build of every product, e.g.
+#   swift build -c release --static-swift-stdlib --scratch-path .build-release
+#   SWIFTLET_BIN_DIR=$PWD/.build-release/release bench/kubelet-pods.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PODS="${PODS:-100}" ROUNDS="${ROUNDS:-3}" SINGLE="${SINGLE:-20}" RUNTIMES="${RUNTIMES:-swiftlet-cri containerd}"
@@ -38,6 +42,14 @@ def proc_stats(pid):
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return rss, cpu
+
+def cri_calls(node):
+    """Total CRI calls the kubelet made so far (kubelet_runtime_operations_total)."""
+    total = 0.0
+    for line in node.get("/metrics").splitlines():
+        if line.startswith("kubelet_runtime_operations_total{"):
+            total += float(line.split()[-1])
+    return total
 
 def running(node):
     out = {}
@@ -73,6 +85,11 @@ def ramp(node, round_no):
     all_running = max(seen.values()) - t0
     rss, cpu1 = proc_stats(pid)
     latencies = [seen[n] - written[n] for n in seen]
+    # Steady state with N pods: how many CRI calls the kubelet makes per second.
+    time.sleep(3)
+    c0, s0 = cri_calls(node), time.time()
+    time.sleep(5)
+    calls_per_s = (cri_calls(node) - c0) / (time.time() - s0)
     t1 = time.time()
     for n in names:
         (node.manifests / f"{n}.yaml").unlink()
@@ -85,7 +102,7 @@ def ramp(node, round_no):
         time.sleep(0.1)
     teardown = time.time() - t1
     return {"all_running": all_running, "p50": pct(latencies, 50), "p99": pct(latencies, 99), "rss_mib": rss,
-            "cpu_s": cpu1 - cpu0, "teardown": teardown}
+            "cpu_s": cpu1 - cpu0, "cri_calls_s": calls_per_s, "teardown": teardown}
 
 def single(node):
     out = []
@@ -118,24 +135,27 @@ for runtime in RUNTIMES:
         node.wait_for(lambda: f"warm-{node.node_name}" in running(node), timeout=120, what="warm-up pod")
         (node.manifests / "warm.yaml").unlink()
         node.wait_for(lambda: not node.pods(), timeout=120, what="warm-up pod gone")
+        time.sleep(3)
+        idle_rss, _ = proc_stats(node.procs["kubeletd"].pid)
         rounds = []
         for r in range(ROUNDS):
             res = ramp(node, r)
             rounds.append(res)
             print(f"{runtime} round {r + 1}: {PODS} Running in {res['all_running']:.2f} s, p50 {res['p50']:.2f} s, "
-                  f"p99 {res['p99']:.2f} s, kubeletd {res['rss_mib']:.1f} MiB, {res['cpu_s']:.2f} CPU s, "
-                  f"teardown {res['teardown']:.2f} s", file=sys.stderr)
+                  f"p99 {res['p99']:.2f} s, kubeletd {idle_rss:.1f} -> {res['rss_mib']:.1f} MiB, {res['cpu_s']:.2f} CPU s, "
+                  f"{res['cri_calls_s']:.1f} CRI calls/s idle, teardown {res['teardown']:.2f} s", file=sys.stderr)
         one = single(node)
         med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
         med["single_p50"] = statistics.median(one)
+        med["idle_rss_mib"] = idle_rss
         results[runtime] = med
     finally:
         node.cleanup()
 
 print(f"\nkubeletd static pods: {PODS} pods x {ROUNDS} rounds (medians), one pod alone p50 over {SINGLE}")
 keys = [("all_running", "all Running (s)"), ("p50", "start p50 (s)"), ("p99", "start p99 (s)"),
-        ("single_p50", "one pod p50 (s)"), ("rss_mib", "kubeletd RSS (MiB)"), ("cpu_s", "kubeletd CPU (s)"),
-        ("teardown", "teardown (s)")]
+        ("single_p50", "one pod p50 (s)"), ("idle_rss_mib", "kubeletd RSS idle"), ("rss_mib", "kubeletd RSS (MiB)"),
+        ("cpu_s", "kubeletd CPU (s)"), ("cri_calls_s", "CRI calls/s idle"), ("teardown", "teardown (s)")]
 names = list(results)
 print(f"{'metric':<22}" + "".join(f"{n:>16}" for n in names) + ("   ratio ours/containerd" if len(names) == 2 else ""))
 for key, label in keys:
