@@ -127,7 +127,9 @@ try:
         _, status = os.waitpid(pid, 0)
         t3 = time.perf_counter()
         if os.waitstatus_to_exitcode(status) != 0:
-            raise RuntimeError(f"the container's `true` exited {os.waitstatus_to_exitcode(status)}: {last_error()}")
+            message = last_error()
+            spawn(g + ["delete", "--force", cid])  # leave no state or cgroup behind
+            raise RuntimeError(f"the container's `true` exited {os.waitstatus_to_exitcode(status)}: {message}")
         rc, rss3 = spawn(g + ["delete", cid])
         if rc != 0:  # the exit may not be recorded yet
             rc, rss3 = spawn(g + ["delete", "--force", cid])
