@@ -147,6 +147,7 @@ struct InitCommand: ParsableCommand {
             let builder = ControlPlaneImage(executables: [selfPath] + components.map { binDir + "/" + $0 }, reference: image)
             let built = try builder.writeLayout(to: layout)
             print("built \(image) (\(built.files.count) files, manifest \(built.manifestDigest))")
+            fflush(nil)  // our stdout before the importer's own output
             let process = Process()
             process.executableURL = URL(fileURLWithPath: importer)
             process.arguments = ["import", "--root", imageStore, "--quiet", layout, "--tag", image]
