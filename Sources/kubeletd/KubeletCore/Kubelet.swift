@@ -70,6 +70,11 @@ public final class Kubelet: Sendable {
 
     func runLocked() async throws {
         let config = options.config
+        // The QoS cgroups first: a host that cannot have them stops start-up before anything else.
+        let podCgroups: PodCgroups?  // nil with cgroupsPerQOS: false
+        do { podCgroups = try PodCgroups.start(config: config, logger: logger) } catch {
+            throw KubeletError.cgroups(error)
+        }
         let metrics = KubeletMetrics()
         let cri = try CRIClient(socketPath: config.runtimeSocketPath, metrics: metrics)
         let version: String
@@ -81,11 +86,6 @@ public final class Kubelet: Sendable {
             throw KubeletError.runtimeUnavailable(endpoint: config.containerRuntimeEndpoint, underlying: "\(error)")
         }
         logger.info("connected to the container runtime", metadata: ["endpoint": "\(config.containerRuntimeEndpoint)", "runtime": "\(version)"])
-        let podCgroups: PodCgroups?  // nil with cgroupsPerQOS: false
-        do { podCgroups = try PodCgroups.start(config: config, logger: logger) } catch {
-            await cri.shutdown()
-            throw KubeletError.cgroups(error)
-        }
         let builder = CRIConfigBuilder(rootDirectory: options.rootDirectory, cgroupLayout: nil, podCgroups: podCgroups,
                                        clusterDNS: config.clusterDNS, clusterDomain: config.clusterDomain,
                                        hostResolvConf: config.resolvConf, nodeIP: options.nodeIP)
