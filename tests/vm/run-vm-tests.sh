@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Boot one virtme-ng VM (the host's own root, read-only; a real cgroup v2
 # hierarchy with controllers) and run tests/vm/test_cgroup_vm.py inside it
-# once per runtime given.
+# once per runtime given, then tests/vm/test_kubelet_vm.py once (kubeletd's
+# QoS cgroups and OOM reporting over swiftlet-cri, in the same boot).
 #
 #   tests/vm/run-vm-tests.sh                        # our runtime (.build/debug/swiftlet-runc)
 #   tests/vm/run-vm-tests.sh /usr/sbin/runc /usr/bin/crun
-#   tests/vm/run-vm-tests.sh ours runc crun -- -k memory   # extra pytest args after --
+#   tests/vm/run-vm-tests.sh ours runc crun -- -k memory   # extra pytest args (runtime suite) after --
 #
 # Runtime names: "ours" = $SWIFTLET_RUNTIME or .build/debug/swiftlet-runc;
 # a bare name is looked up in PATH. Needs: pip install virtme-ng;
 # apt: qemu-system-x86 linux-image-amd64 busybox-static. No KVM needed.
-# Env: VM_KERNEL (default newest /boot/vmlinuz-*), VM_TIMEOUT (s, default 1200),
-#      VM_MEMORY (default 2G), VM_CPUS (default 2), VM_KEEP=1 keeps the result dir.
+# Env: VM_KERNEL (default newest /boot/vmlinuz-*), VM_TIMEOUT (s, default 1800),
+#      VM_MEMORY (default 2G), VM_CPUS (default 2), VM_KEEP=1 keeps the result dir,
+#      SWIFTLET_BIN_DIR (kubeletd, swiftlet-cri, ...; default: the directory of
+#      "ours"), VM_KUBELET=0 skips the kubelet suite.
 # Exit status: non-zero if any runtime's tests failed or the VM did not run.
 set -euo pipefail
 # Everything runs from main(), so bash has parsed the whole file before the
@@ -42,6 +45,17 @@ resolve() {
 }
 resolved=()
 for r in "${runtimes[@]}"; do resolved+=("$(resolve "$r")"); done
+# The kubelet suite needs the node's binaries; it runs once, after the runtimes.
+BIN_DIR=${SWIFTLET_BIN_DIR:-$(dirname "$(resolve ours 2>/dev/null || echo "$REPO/.build/debug/swiftlet-runc")")}
+suites=()
+for r in "${resolved[@]}"; do suites+=("cgroup $r"); done
+if [ "${VM_KUBELET:-1}" != 0 ]; then
+  if [ -x "$BIN_DIR/kubeletd" ] && [ -x "$BIN_DIR/swiftlet-cri" ]; then
+    suites+=("kubelet $BIN_DIR")
+  else
+    echo "run-vm-tests: no kubeletd/swiftlet-cri in $BIN_DIR: kubelet VM suite not run" >&2
+  fi
+fi
 
 command -v vng >/dev/null || { echo "run-vm-tests: vng not found (pip install virtme-ng)" >&2; exit 2; }
 KERNEL=${VM_KERNEL:-$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1)}
@@ -58,7 +72,7 @@ trap cleanup EXIT
   echo '#!/bin/bash'
   echo 'set -u'
   printf 'OUT=%q; REPO=%q; PY=%q\n' "$OUT" "$REPO" "$PY"
-  printf 'RUNTIMES=(%s)\n' "$(printf '%q ' "${resolved[@]}")"
+  printf 'SUITES=(%s)\n' "$(printf '%q ' "${suites[@]}")"
   if [ ${#pytest_args[@]} -gt 0 ]; then
     printf 'PYTEST_ARGS=(%s)\n' "$(printf '%q ' "${pytest_args[@]}")"
   else
@@ -76,11 +90,19 @@ modprobe loop 2>/dev/null || true  # io.max needs a real block device
 mkdir -p /run/swt-vm
 cd "$REPO"
 i=0
-for rt in "${RUNTIMES[@]}"; do
+for suite in "${SUITES[@]}"; do
   i=$((i+1))
   log="$OUT/pytest-$i.log"
-  "$PY" -m pytest tests/vm/test_cgroup_vm.py -p no:cacheprovider -q -rfEs \
-      --basetemp="/run/swt-vm/$i" --runtime "$rt" ${PYTEST_ARGS[@]+"${PYTEST_ARGS[@]}"} >"$log" 2>&1
+  kind=${suite%% *}; arg=${suite#* }
+  if [ "$kind" = cgroup ]; then
+    "$PY" -m pytest tests/vm/test_cgroup_vm.py -p no:cacheprovider -q -rfEs \
+        --basetemp="/run/swt-vm/$i" --runtime "$arg" ${PYTEST_ARGS[@]+"${PYTEST_ARGS[@]}"} >"$log" 2>&1
+  else
+    # Temp dirs on tmpfs: the image store's overlayfs cannot use the VM's overlay /tmp as upper.
+    mkdir -p "/run/swt-vm/$i/tmp"
+    TMPDIR="/run/swt-vm/$i/tmp" SWIFTLET_BIN_DIR="$arg" "$PY" -m pytest tests/vm/test_kubelet_vm.py -p no:cacheprovider \
+        -q -rfEs --basetemp="/run/swt-vm/$i/base" >"$log" 2>&1
+  fi
   echo $? >"$OUT/rc-$i"
 done
 date +%s.%N >"$OUT/t_done"
@@ -89,9 +111,9 @@ INNER
 chmod +x "$OUT/inner.sh"
 
 t0=$(date +%s.%N)
-echo "vm: booting $(basename "$KERNEL") under TCG (~20 s), then ${#resolved[@]} runtime(s); log: $OUT/pytest-N.log"
+echo "vm: booting $(basename "$KERNEL") under TCG (~20 s), then ${#suites[@]} suite(s); log: $OUT/pytest-N.log"
 set +e
-CI=${CI:-true} timeout "${VM_TIMEOUT:-1200}" vng --run "$KERNEL" --disable-kvm \
+CI=${CI:-true} timeout "${VM_TIMEOUT:-1800}" vng --run "$KERNEL" --disable-kvm \
   --memory "${VM_MEMORY:-2G}" --cpus "${VM_CPUS:-2}" --rwdir "$OUT" \
   --exec "$OUT/inner.sh" </dev/null >"$OUT/console.log" 2>&1
 vng_rc=$?
@@ -106,9 +128,9 @@ if [ ! -f "$OUT/t_done" ]; then
   status=1
 fi
 i=0
-for rt in "${resolved[@]}"; do
+for suite in "${suites[@]}"; do
   i=$((i+1))
-  echo "=== $rt"
+  echo "=== ${suite/cgroup /runtime cgroups: }"
   if [ -f "$OUT/rc-$i" ]; then
     rc=$(cat "$OUT/rc-$i")
     # failures in full, then the summary line
