@@ -150,7 +150,7 @@ final class StreamingServer: @unchecked Sendable {
             upgradePipelineHandler: { [self] channel, head in
                 guard let (kind, token, query) = Kind.parse(head.uri) else { return channel.close() }
                 let v5 = head.headers["Sec-WebSocket-Protocol"].joined(separator: ",").contains("v5.channel.k8s.io")
-                let handler: ChannelHandler
+                let handler: ChannelHandler & Sendable
                 if kind == .portForward {
                     guard let request = takeForward(token, query: query) else { return channel.close() }
                     handler = WebSocketForwardSession(helper: forwardHelper, netns: request.netns, ports: request.ports)

@@ -2,7 +2,7 @@ import NIOCore
 
 /// What a SPDY connection's streams are used for (a remote command, a port forward). Called on
 /// the connection's event loop, in frame order.
-protocol SPDYStreamDelegate: AnyObject {
+protocol SPDYStreamDelegate: AnyObject, Sendable {
     /// The connection is upgraded (called once, before any stream).
     func connected(_ connection: SPDYConnection)
     /// A stream the client opened (the server has replied already).
