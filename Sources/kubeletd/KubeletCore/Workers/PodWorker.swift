@@ -61,6 +61,8 @@ public actor PodWorker {
     public private(set) var sandboxID: String?
     public private(set) var sandboxIP: String?
     public private(set) var containers: [String: ObservedContainer] = [:]
+    /// The highest attempt of each container name in any of the pod's sandboxes (from observe).
+    var highestAttempt: [String: UInt32] = [:]
     public private(set) var waiting: [String: WaitingReason] = [:]
     public private(set) var startTime: Date?
     public private(set) var readyAt: Date?
@@ -162,6 +164,12 @@ public actor PodWorker {
             } catch {
                 logger.warning("sandbox status failed", metadata: ["sandbox": "\(id)", "error": "\(error)"])
             }
+        }
+        // Attempts are counted across sandboxes, like upstream's restart count: a container made
+        // in a new sandbox must not reuse a name (attempt) a dead one of an older sandbox holds.
+        highestAttempt = [:]
+        for c in record.containers {
+            highestAttempt[c.metadata.name] = max(highestAttempt[c.metadata.name] ?? 0, c.metadata.attempt)
         }
         var latest: [String: ObservedContainer] = [:]
         for c in record.containers where c.podSandboxID == sandboxID {
@@ -469,7 +477,7 @@ public actor PodWorker {
         let resolv = try? FileSystem.readString(builder.hostResolvConf)
         let sandboxConfig = builder.sandboxConfig(pod, attempt: 0, hostResolvConf: resolv)
         guard try await ensureImage(container, sandboxConfig: sandboxConfig) else { return }
-        let attempt = previous.map { $0.attempt + 1 } ?? 0
+        let attempt = max(previous.map { $0.attempt + 1 } ?? 0, highestAttempt[container.name].map { $0 + 1 } ?? 0)
         if previous != nil {
             backoffs.next(backoffKey(container), now: Date().timeIntervalSince1970)
         }
