@@ -204,7 +204,7 @@ let package = Package(
         .target(
             name: "KubeletCore",
             dependencies: [
-                "SystemCore", "CRIProto", "GRPCSupport", "GRPCHealthProto",
+                "SystemCore", "CRIProto", "GRPCSupport", "GRPCHealthProto", "CZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
