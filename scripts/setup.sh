@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 packages=(
   # C libraries the Swift targets link against
   pkg-config libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libarchive-dev zlib1g-dev
+  # FoundationNetworking (swiftlet-node's HTTP client) links libcurl in static-stdlib builds
+  libcurl4-openssl-dev
   # container images for tests and the demo, and the peers we measure against
   busybox-static runc crun containerd containernetworking-plugins nftables iproute2 procps
   # image store tests: a real registry, an image copier, htpasswd for the auth-protected one
