@@ -137,6 +137,13 @@ if (( (0x$capeff >> 24 & 1) == 0 )); then
   echo "WARNING: no CAP_SYS_RESOURCE: negative oom_score_adj values are clamped (restrict_oom_score_adj: true)."
 fi
 
+mkdir -p /var/lib/swiftlet
+free_pct=$(df --output=avail,size -B1 /var/lib/swiftlet | awk 'NR == 2 {printf "%d", $1 * 100 / $2}')
+if ((free_pct < 16)); then
+  echo "WARNING: only ${free_pct}% of the file system holding /var/lib/swiftlet is free: kubeletd's default"
+  echo "         evictionHard (upstream's: imagefs.available 15%, nodefs.available 10%) evicts pods below that."
+fi
+
 # --- default configuration (existing files are kept) --------------------------------------------
 mkdir -p "$etc/cni/net.d" "$logs" "$run" "$manifests" /var/lib/kubelet
 write_default() {  # path: content on stdin, written only when the file does not exist
