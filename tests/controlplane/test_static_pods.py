@@ -98,7 +98,10 @@ class StaticPodNode:
                   "staticPodPath": str(self.root / "etc/kubernetes/manifests"),
                   "containerRuntimeEndpoint": f"unix://{self.socket}", "cgroupRoot": self.cgroup_root,
                   "readOnlyPort": self.ro_port, "address": "127.0.0.1", "healthzPort": 0,
-                  "fileCheckFrequency": "2s", "cgroupsPerQOS": False}
+                  "fileCheckFrequency": "2s", "cgroupsPerQOS": False,
+                  # Upstream's default disk thresholds would evict the apiserver on a nearly full
+                  # build disk (this machine was at 14.8% free): only the memory signal here.
+                  "evictionHard": {"memory.available": "100Mi"}}
         (self.tmp / "kubelet.yaml").write_text(json.dumps(config))
         self.spawn("kubeletd", [bin_dir() / "kubeletd", "--config", self.tmp / "kubelet.yaml",
                                 "--root-dir", self.tmp / "kubelet", "--hostname-override", self.node_name])

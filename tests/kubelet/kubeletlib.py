@@ -224,7 +224,11 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
                   "healthzPort": 0, "fileCheckFrequency": "2s",
                   # This host's cgroup v2 tree has no controllers: no kubelet-made QoS cgroups
                   # (tests/vm/test_kubelet_vm.py runs with cgroupsPerQOS: true).
-                  "cgroupsPerQOS": False}
+                  "cgroupsPerQOS": False,
+                  # Only the memory signal: upstream's default disk thresholds (imagefs.available
+                  # 15%, nodefs.available 10%) evict every pod on a build machine whose disk is
+                  # that full (this one was at 14.8%); tests/kubelet/test_eviction.py sets its own.
+                  "evictionHard": {"memory.available": "100Mi"}}
         config.update(extra)
         path = self.tmp / "kubelet-config.yaml"
         path.write_text(json.dumps(config))
