@@ -57,12 +57,12 @@ import Testing
             26 25 0:24 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate
             27 25 0:25 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:10 - cgroup cgroup rw,memory
             """
-        #expect(PodCgroups.preferredMountPoint(PodCgroups.cgroup2MountPoints(inMountInfo: hybrid)) == "/sys/fs/cgroup/unified")
+        #expect(Cgroup2Mounts.preferred(Cgroup2Mounts.mountPoints(inMountInfo: hybrid)) == "/sys/fs/cgroup/unified")
         let pure = "40 30 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw\n"
             + "41 30 0:27 / /mnt/other\\040cg rw - cgroup2 cgroup2 rw\n"
-        #expect(PodCgroups.cgroup2MountPoints(inMountInfo: pure) == ["/sys/fs/cgroup", "/mnt/other cg"])
-        #expect(PodCgroups.preferredMountPoint(PodCgroups.cgroup2MountPoints(inMountInfo: pure)) == "/sys/fs/cgroup")
-        #expect(PodCgroups.preferredMountPoint(PodCgroups.cgroup2MountPoints(inMountInfo: "24 30 0:22 / /sys rw - sysfs sysfs rw")) == nil)
+        #expect(Cgroup2Mounts.mountPoints(inMountInfo: pure) == ["/sys/fs/cgroup", "/mnt/other cg"])
+        #expect(Cgroup2Mounts.preferred(Cgroup2Mounts.mountPoints(inMountInfo: pure)) == "/sys/fs/cgroup")
+        #expect(Cgroup2Mounts.preferred(Cgroup2Mounts.mountPoints(inMountInfo: "24 30 0:22 / /sys rw - sysfs sysfs rw")) == nil)
     }
 
     // MARK: start-up

@@ -1,3 +1,4 @@
+import SystemCore
 import Testing
 @testable import Runtime
 
@@ -16,23 +17,23 @@ import Testing
         """
 
     @Test func findsTheHybridUnifiedMount() {
-        let mounts = CgroupHierarchy.cgroup2MountPoints(inMountInfo: Self.hybrid)
+        let mounts = Cgroup2Mounts.mountPoints(inMountInfo: Self.hybrid)
         #expect(mounts == ["/sys/fs/cgroup/unified"])
-        #expect(CgroupHierarchy.preferredMountPoint(mounts) == "/sys/fs/cgroup/unified")
+        #expect(Cgroup2Mounts.preferred(mounts) == "/sys/fs/cgroup/unified")
     }
 
     @Test func prefersSysFsCgroupAndUnescapes() {
-        let mounts = CgroupHierarchy.cgroup2MountPoints(inMountInfo: Self.unified)
+        let mounts = Cgroup2Mounts.mountPoints(inMountInfo: Self.unified)
         #expect(mounts == ["/sys/fs/cgroup", "/mnt/with space"])
-        #expect(CgroupHierarchy.preferredMountPoint(mounts) == "/sys/fs/cgroup")
-        #expect(CgroupHierarchy.preferredMountPoint(["/mnt/with space"]) == "/mnt/with space")
-        #expect(CgroupHierarchy.preferredMountPoint([]) == nil)
+        #expect(Cgroup2Mounts.preferred(mounts) == "/sys/fs/cgroup")
+        #expect(Cgroup2Mounts.preferred(["/mnt/with space"]) == "/mnt/with space")
+        #expect(Cgroup2Mounts.preferred([]) == nil)
     }
 
     @Test func optionalFieldsBeforeTheSeparatorAreSkipped() {
         let line = "27 22 0:26 / /cg rw shared:9 master:3 - cgroup2 none rw"
-        #expect(CgroupHierarchy.cgroup2MountPoints(inMountInfo: line) == ["/cg"])
-        #expect(CgroupHierarchy.cgroup2MountPoints(inMountInfo: "garbage\n\n1 2 3") == [])
+        #expect(Cgroup2Mounts.mountPoints(inMountInfo: line) == ["/cg"])
+        #expect(Cgroup2Mounts.mountPoints(inMountInfo: "garbage\n\n1 2 3") == [])
     }
 
     @Test func discoversThisHostsMount() throws {

@@ -169,7 +169,7 @@ public final class PodCgroups: Sendable {
         do { text = try FileSystem.readString(mountInfoPath) } catch {
             throw .system(context: "cgroupsPerQOS: reading the mount table", error)
         }
-        guard let mountPoint = preferredMountPoint(cgroup2MountPoints(inMountInfo: text)) else { throw .noCgroup2 }
+        guard let mountPoint = Cgroup2Mounts.preferred(Cgroup2Mounts.mountPoints(inMountInfo: text)) else { throw .noCgroup2 }
         let cgroups = PodCgroups(mountPoint: mountPoint, layout: CgroupLayout(cgroupRoot: config.cgroupRoot),
                                  podPidsLimit: config.podPidsLimit, allocatable: .host(config: config), files: files, logger: logger)
         try cgroups.setUpQOS()
@@ -179,27 +179,6 @@ public final class PodCgroups: Sendable {
     /// Whether this is a pure cgroup v2 host (the hierarchy at /sys/fs/cgroup): upstream then
     /// asks runtimes for `memory.oom.group` so an OOM kills the whole container.
     public var isUnifiedHierarchy: Bool { mountPoint == "/sys/fs/cgroup" }
-
-    // MARK: mount discovery (the runtime's rules: Runtime/Cgroup/CgroupHierarchy)
-
-    /// The mount points of every `cgroup2` filesystem in a mountinfo text, in table order
-    /// (proc(5): `id parent maj:min root mountpoint options [optional...] - fstype source super`).
-    static func cgroup2MountPoints(inMountInfo text: String) -> [String] {
-        var result: [String] = []
-        for line in text.split(separator: "\n") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard let dash = fields.firstIndex(of: "-"), dash >= 5, dash + 1 < fields.count, fields[dash + 1] == "cgroup2" else { continue }
-            result.append(String(fields[4]).replacingOctalEscapes())
-        }
-        return result
-    }
-
-    /// `/sys/fs/cgroup` if it is a cgroup2 mount, else `/sys/fs/cgroup/unified` (hybrid layout),
-    /// else the first cgroup2 mount.
-    static func preferredMountPoint(_ candidates: [String]) -> String? {
-        for preferred in ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"] where candidates.contains(preferred) { return preferred }
-        return candidates.first
-    }
 
     // MARK: paths
 
@@ -479,31 +458,5 @@ public final class PodCgroups: Sendable {
                 files.pause(milliseconds: intervalMilliseconds)
             }
         }
-    }
-}
-
-extension String {
-    /// mountinfo escapes space, tab, newline and backslash in paths as `\ooo`.
-    fileprivate func replacingOctalEscapes() -> String {
-        guard contains("\\") else { return self }
-        var bytes: [UInt8] = []
-        let source = Array(utf8)
-        var i = 0
-        while i < source.count {
-            if source[i] == UInt8(ascii: "\\"), i + 3 < source.count {
-                let digits = source[(i + 1)...(i + 3)]
-                if digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "7") }) {
-                    let value = digits.reduce(0) { $0 * 8 + Int($1 - UInt8(ascii: "0")) }
-                    if value < 256 {
-                        bytes.append(UInt8(value))
-                        i += 4
-                        continue
-                    }
-                }
-            }
-            bytes.append(source[i])
-            i += 1
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
