@@ -108,35 +108,30 @@ public final class KubeletMetrics: Sendable {
         out += "# HELP kubelet_pleg_changed_pods_total Pods a relist found changed (their workers were woken).\n"
         out += "# TYPE kubelet_pleg_changed_pods_total counter\nkubelet_pleg_changed_pods_total \(s.relistChangedPods)\n"
         out += "# TYPE kubelet_pod_worker_syncs_total counter\nkubelet_pod_worker_syncs_total \(s.podSyncs)\n"
-        out += "# HELP kubelet_runtime_operations_total Cumulative number of runtime operations by operation type.\n"
-        out += "# TYPE kubelet_runtime_operations_total counter\n"
-        for (op, n) in s.runtimeOperations.sorted(by: { $0.key < $1.key }) {
-            out += "kubelet_runtime_operations_total{operation_type=\"\(op)\"} \(n)\n"
-        }
-        out += "# TYPE kubelet_runtime_operations_errors_total counter\n"
-        for (op, n) in s.runtimeErrors.sorted(by: { $0.key < $1.key }) {
-            out += "kubelet_runtime_operations_errors_total{operation_type=\"\(op)\"} \(n)\n"
-        }
-        out += "# HELP kubelet_evictions Cumulative number of pod evictions by eviction signal.\n# TYPE kubelet_evictions counter\n"
-        for (signal, n) in s.evictions.sorted(by: { $0.key < $1.key }) {
-            out += "kubelet_evictions{eviction_signal=\"\(signal)\"} \(n)\n"
-        }
-        out += "# HELP kubelet_node_condition Node pressure conditions (1 = True) from the eviction manager.\n"
-        out += "# TYPE kubelet_node_condition gauge\n"
-        for (condition, on) in s.conditions.sorted(by: { $0.key < $1.key }) {
-            out += "kubelet_node_condition{condition=\"\(condition)\"} \(on ? 1 : 0)\n"
-        }
-        out += "# HELP kubelet_eviction_signal_available Observed value of each configured eviction signal (bytes, inodes or pids).\n"
-        out += "# TYPE kubelet_eviction_signal_available gauge\n"
-        for (signal, v) in s.signals.sorted(by: { $0.key < $1.key }) {
-            out += "kubelet_eviction_signal_available{eviction_signal=\"\(signal)\"} \(v.available)\n"
-        }
-        out += "# TYPE kubelet_eviction_signal_threshold gauge\n"
-        for (signal, v) in s.signals.sorted(by: { $0.key < $1.key }) {
-            out += "kubelet_eviction_signal_threshold{eviction_signal=\"\(signal)\"} \(v.threshold)\n"
-        }
+        out += family("kubelet_runtime_operations_total", type: "counter", label: "operation_type", s.runtimeOperations,
+                      help: "Cumulative number of runtime operations by operation type.")
+        out += family("kubelet_runtime_operations_errors_total", type: "counter", label: "operation_type", s.runtimeErrors)
+        out += family("kubelet_evictions", type: "counter", label: "eviction_signal", s.evictions,
+                      help: "Cumulative number of pod evictions by eviction signal.")
+        out += family("kubelet_node_condition", type: "gauge", label: "condition", s.conditions.mapValues { $0 ? 1 : 0 },
+                      help: "Node pressure conditions (1 = True) from the eviction manager.")
+        out += family("kubelet_eviction_signal_available", type: "gauge", label: "eviction_signal", s.signals.mapValues(\.available),
+                      help: "Observed value of each configured eviction signal (bytes, inodes or pids).")
+        out += family("kubelet_eviction_signal_threshold", type: "gauge", label: "eviction_signal", s.signals.mapValues(\.threshold))
         out += "# TYPE kubelet_cri_events_total counter\nkubelet_cri_events_total \(s.events)\n"
         out += "# TYPE kubelet_static_pod_manifest_errors_total counter\nkubelet_static_pod_manifest_errors_total \(s.badManifests)\n"
+        return out
+    }
+}
+
+extension KubeletMetrics {
+    /// One labelled metric family in the Prometheus text format, samples sorted by label value.
+    func family<V>(_ name: String, type: String, label: String, _ samples: [String: V], help: String? = nil) -> String {
+        var out = help.map { "# HELP \(name) \($0)\n" } ?? ""
+        out += "# TYPE \(name) \(type)\n"
+        for (value, sample) in samples.sorted(by: { $0.key < $1.key }) {
+            out += "\(name){\(label)=\"\(value)\"} \(sample)\n"
+        }
         return out
     }
 }
