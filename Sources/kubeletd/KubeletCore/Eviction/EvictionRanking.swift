@@ -15,13 +15,17 @@ public struct EvictionCandidate: Sendable, Hashable {
     public var inodeUsage: Double?
     public var processes: Double?
 
-    public init(uid: String, name: String, qos: QOSClass, priority: Int32 = 0, memoryRequest: Double = 0,
-                storageRequest: Double = 0, memoryUsage: Double? = nil, diskUsage: Double? = nil,
-                inodeUsage: Double? = nil, processes: Double? = nil) {
+    /// A static or mirror pod (upstream's IsStaticPod / IsMirrorPod): critical, never evicted.
+    public var isStatic: Bool
+
+    public init(uid: String, name: String, qos: QOSClass, priority: Int32 = 0, isStatic: Bool = false,
+                memoryRequest: Double = 0, storageRequest: Double = 0, memoryUsage: Double? = nil,
+                diskUsage: Double? = nil, inodeUsage: Double? = nil, processes: Double? = nil) {
         self.uid = uid
         self.name = name
         self.qos = qos
         self.priority = priority
+        self.isStatic = isStatic
         self.memoryRequest = memoryRequest
         self.storageRequest = storageRequest
         self.memoryUsage = memoryUsage
@@ -41,10 +45,12 @@ public struct EvictionCandidate: Sendable, Hashable {
         return max(running, initPeak)
     }
 
-    /// Upstream never evicts critical pods (system-critical priority); here every other pod,
-    /// static ones included, may be evicted (a static pod is all a standalone node runs).
+    /// Upstream's SystemCriticalPriority.
     public static let criticalPriority: Int32 = 2_000_000_000
-    public var isCritical: Bool { priority >= EvictionCandidate.criticalPriority }
+    /// Upstream's IsCriticalPod: a static or mirror pod, or one of system-critical priority.
+    /// The eviction manager never evicts those (on a standalone node: every pod, since all come
+    /// from manifest files; pressure is then reported, not relieved).
+    public var isCritical: Bool { isStatic || priority >= EvictionCandidate.criticalPriority }
 }
 
 /// Orders eviction candidates for a signal like upstream's rankers: for memory, pods using more

@@ -9,6 +9,15 @@ public enum StaticPod {
     public static let configMirrorAnnotation = "kubernetes.io/config.mirror"
     public static let configSeenAnnotation = "kubernetes.io/config.seen"
 
+    /// Upstream's IsStaticPod or IsMirrorPod: a pod from a manifest file or URL (its config
+    /// source is not the API server), or the API server's mirror of one. Such pods are critical.
+    public static func isStaticOrMirror(_ pod: Pod) -> Bool {
+        let annotations = pod.metadata.annotations ?? [:]
+        if annotations[configMirrorAnnotation] != nil { return true }
+        guard let source = annotations[configSourceAnnotation] else { return false }
+        return source != "api"
+    }
+
     /// `<name>-<nodeName>` with the node name lower-cased.
     public static func podName(_ name: String, nodeName: String) -> String {
         "\(name)-\(nodeName.lowercased())"

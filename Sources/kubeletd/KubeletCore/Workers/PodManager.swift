@@ -256,6 +256,7 @@ public actor PodManager {
             let pod = await worker.pod
             let candidate = EvictionCandidate(
                 uid: uid, name: pod.fullName, qos: QOSClass(pod: pod), priority: pod.spec.priority ?? 0,
+                isStatic: StaticPod.isStaticOrMirror(pod),
                 memoryRequest: EvictionCandidate.requests(pod, "memory"),
                 storageRequest: EvictionCandidate.requests(pod, "ephemeral-storage"))
             out.append(EvictionPod(candidate: candidate,
