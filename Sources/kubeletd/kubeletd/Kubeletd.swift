@@ -39,6 +39,21 @@ struct Kubeletd: AsyncParsableCommand {
     @Option(name: .customLong("read-only-port"), help: "Port of the read-only API (overrides readOnlyPort; 0 disables).")
     var readOnlyPort: Int32?
 
+    @Option(name: .customLong("port"), help: "Port of the secure API (overrides port).")
+    var port: Int32?
+
+    @Option(name: .customLong("tls-cert-file"), help: "Serving certificate of the secure API, PEM (overrides tlsCertFile).")
+    var tlsCertFile: String?
+
+    @Option(name: .customLong("tls-private-key-file"), help: "Its key, PEM (overrides tlsPrivateKeyFile).")
+    var tlsPrivateKeyFile: String?
+
+    @Option(name: .customLong("client-ca-file"), help: "CA bundle for client certificates (overrides authentication.x509.clientCAFile).")
+    var clientCAFile: String?
+
+    @Option(name: .customLong("anonymous-auth"), help: "Allow unauthenticated requests as system:anonymous (overrides authentication.anonymous.enabled).")
+    var anonymousAuth: Bool?
+
     @Option(name: .customLong("eviction-monitoring-period"),
             help: "Seconds between eviction manager passes (evictionHard); upstream's fixed 10 s by default.")
     var evictionMonitoringPeriod: Double = 10
@@ -70,12 +85,20 @@ struct Kubeletd: AsyncParsableCommand {
             if let podManifestPath { configuration.staticPodPath = podManifestPath }
             if let containerRuntimeEndpoint { configuration.containerRuntimeEndpoint = containerRuntimeEndpoint }
             if let readOnlyPort { configuration.readOnlyPort = readOnlyPort }
+            if let port { configuration.port = port }
+            if let tlsCertFile { configuration.tlsCertFile = tlsCertFile }
+            if let tlsPrivateKeyFile { configuration.tlsPrivateKeyFile = tlsPrivateKeyFile }
+            if let clientCAFile { configuration.authentication.x509.clientCAFile = clientCAFile }
+            if let anonymousAuth { configuration.authentication.anonymous.enabled = anonymousAuth }
             let nodeName = (hostnameOverride ?? ProcessInfo.processInfo.hostName).lowercased()
             var parsed = KubeletOptions(config: configuration, rootDirectory: rootDir, nodeName: nodeName, nodeIP: nodeIP,
                                         kubeconfig: kubeconfig)
             parsed.evictionMonitoringPeriod = evictionMonitoringPeriod
             options = parsed
             try options.validate()
+            // The secure API's certificate files, client CA and authorization mode.
+            _ = try options.config.effectiveAuthorizationMode(kubeconfig: kubeconfig)
+            _ = try KubeletSecureServer.makeTLSContext(options: options)
         } catch let error as ConfigError {
             FileHandle.standardError.write(Data("kubeletd: invalid configuration: \(error)\n".utf8))
             throw ExitCode(2)

@@ -59,6 +59,12 @@ public struct KubeletConfiguration: Sendable, Hashable, Codable {
     /// The sandbox image, never removed by image GC (`--pod-infra-container-image`); the runtime's
     /// own sandbox image (CRI Status info) and pinned images are kept too.
     public var podInfraContainerImage: String = ""
+    // The secure API on `port` (see KubeletSecureServer).
+    /// Serving certificate and key (PEM); both unset: a self-signed pair under <root-dir>/pki.
+    public var tlsCertFile: String = ""
+    public var tlsPrivateKeyFile: String = ""
+    public var authentication: KubeletAuthentication = KubeletAuthentication()
+    public var authorization: KubeletAuthorization = KubeletAuthorization()
 
     public static let reservableResources: Set<String> = ["cpu", "memory", "ephemeral-storage", "pid"]
     public static let enforceNodeAllocatableValues: Set<String> = ["pods", "system-reserved", "kube-reserved", "none"]
@@ -80,7 +86,7 @@ public struct KubeletConfiguration: Sendable, Hashable, Codable {
              hairpinMode, failSwapOn, enableDebuggingHandlers, shutdownGracePeriod, kubeReserved, systemReserved,
              enforceNodeAllocatable, containerLogMonitorInterval, maximumDeadContainersPerContainer,
              maximumDeadContainers, minimumContainerTTLDuration, containerGCPeriod, imageGCPeriod,
-             podInfraContainerImage
+             podInfraContainerImage, tlsCertFile, tlsPrivateKeyFile, authentication, authorization
     }
 
     public init() {}
@@ -132,6 +138,10 @@ public struct KubeletConfiguration: Sendable, Hashable, Codable {
         try take(.containerGCPeriod, &containerGCPeriod)
         try take(.imageGCPeriod, &imageGCPeriod)
         try take(.podInfraContainerImage, &podInfraContainerImage)
+        try take(.tlsCertFile, &tlsCertFile)
+        try take(.tlsPrivateKeyFile, &tlsPrivateKeyFile)
+        try take(.authentication, &authentication)
+        try take(.authorization, &authorization)
     }
 
     /// Parses a config file's YAML/JSON: checks apiVersion/kind, refuses unknown fields, decodes,
@@ -151,6 +161,7 @@ public struct KubeletConfiguration: Sendable, Hashable, Codable {
                 throw ConfigError(field: name, message: "unknown field (this node supports: \(known.sorted().joined(separator: ", ")))")
             }
         }
+        try KubeletAuthentication.checkKnownFields(mapping)
         let apiVersion = mapping["apiVersion"]?.string
         guard apiVersion == apiVersion_ else {
             throw ConfigError(field: "apiVersion", message: "must be \"\(apiVersion_)\", got \"\(apiVersion ?? "")\"")
@@ -255,6 +266,7 @@ public struct KubeletConfiguration: Sendable, Hashable, Codable {
             throw fail("hairpinMode", "unsupported value \"\(hairpinMode)\"")
         }
         try validateHousekeeping()
+        try validateSecureAPI()
     }
 
     /// Reservations, allocatable enforcement, GC and log rotation settings.
@@ -317,4 +329,140 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible, Equatable {
         self.message = message
     }
     public var description: String { field.map { "\($0): \(message)" } ?? message }
+}
+
+/// `authentication` of the secure API (kubelet.config.k8s.io/v1beta1 KubeletAuthentication).
+public struct KubeletAuthentication: Sendable, Hashable, Codable {
+    public struct X509: Sendable, Hashable, Codable {
+        /// Client certificates signed by this CA (PEM bundle) authenticate: user = CN, groups = O.
+        public var clientCAFile: String = ""
+        public init() {}
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            clientCAFile = try c.decodeIfPresent(String.self, forKey: .clientCAFile) ?? ""
+        }
+        enum CodingKeys: String, CodingKey, CaseIterable { case clientCAFile }
+    }
+    public struct Webhook: Sendable, Hashable, Codable {
+        /// Bearer tokens checked with TokenReview at the API server (needs --kubeconfig).
+        public var enabled: Bool = false
+        public var cacheTTL: GoDuration = GoDuration(seconds: 120)
+        public init() {}
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? false
+            cacheTTL = try c.decodeIfPresent(GoDuration.self, forKey: .cacheTTL) ?? GoDuration(seconds: 120)
+        }
+        enum CodingKeys: String, CodingKey, CaseIterable { case enabled, cacheTTL }
+    }
+    public struct Anonymous: Sendable, Hashable, Codable {
+        /// Requests without a client certificate run as system:anonymous (else 401).
+        public var enabled: Bool = false
+        public init() {}
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? false
+        }
+        enum CodingKeys: String, CodingKey, CaseIterable { case enabled }
+    }
+    public var x509 = X509()
+    public var webhook = Webhook()
+    public var anonymous = Anonymous()
+    public init() {}
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        x509 = try c.decodeIfPresent(X509.self, forKey: .x509) ?? X509()
+        webhook = try c.decodeIfPresent(Webhook.self, forKey: .webhook) ?? Webhook()
+        anonymous = try c.decodeIfPresent(Anonymous.self, forKey: .anonymous) ?? Anonymous()
+    }
+    enum CodingKeys: String, CodingKey, CaseIterable { case x509, webhook, anonymous }
+
+    /// Unknown keys inside `authentication` and `authorization` stop start-up like top-level ones.
+    static func checkKnownFields(_ top: Node.Mapping) throws(ConfigError) {
+        func check(_ node: Node?, _ path: String, _ known: [String]) throws(ConfigError) -> Node.Mapping? {
+            guard let node else { return nil }
+            guard let mapping = node.mapping else { throw ConfigError(field: path, message: "expected an object") }
+            for (key, _) in mapping {
+                guard let name = key.string, known.contains(name) else {
+                    throw ConfigError(field: "\(path).\(key.string ?? "?")", message: "unknown field (this node supports: \(known.sorted().joined(separator: ", ")))")
+                }
+            }
+            return mapping
+        }
+        if let authn = try check(top["authentication"], "authentication", CodingKeys.allCases.map(\.rawValue)) {
+            _ = try check(authn["x509"], "authentication.x509", X509.CodingKeys.allCases.map(\.rawValue))
+            _ = try check(authn["webhook"], "authentication.webhook", Webhook.CodingKeys.allCases.map(\.rawValue))
+            _ = try check(authn["anonymous"], "authentication.anonymous", Anonymous.CodingKeys.allCases.map(\.rawValue))
+        }
+        if let authz = try check(top["authorization"], "authorization", KubeletAuthorization.CodingKeys.allCases.map(\.rawValue)) {
+            _ = try check(authz["webhook"], "authorization.webhook", KubeletAuthorization.Webhook.CodingKeys.allCases.map(\.rawValue))
+        }
+    }
+}
+
+/// `authorization` of the secure API: AlwaysAllow (standalone) or Webhook (SubjectAccessReview at
+/// the API server; needs --kubeconfig).
+public struct KubeletAuthorization: Sendable, Hashable, Codable {
+    public struct Webhook: Sendable, Hashable, Codable {
+        public var cacheAuthorizedTTL: GoDuration = GoDuration(seconds: 300)
+        public var cacheUnauthorizedTTL: GoDuration = GoDuration(seconds: 30)
+        public init() {}
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            cacheAuthorizedTTL = try c.decodeIfPresent(GoDuration.self, forKey: .cacheAuthorizedTTL) ?? GoDuration(seconds: 300)
+            cacheUnauthorizedTTL = try c.decodeIfPresent(GoDuration.self, forKey: .cacheUnauthorizedTTL) ?? GoDuration(seconds: 30)
+        }
+        enum CodingKeys: String, CodingKey, CaseIterable { case cacheAuthorizedTTL, cacheUnauthorizedTTL }
+    }
+    /// "" means the default: AlwaysAllow without --kubeconfig.
+    public var mode: String = ""
+    public var webhook = Webhook()
+    public init() {}
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? ""
+        webhook = try c.decodeIfPresent(Webhook.self, forKey: .webhook) ?? Webhook()
+    }
+    enum CodingKeys: String, CodingKey, CaseIterable { case mode, webhook }
+}
+
+extension KubeletConfiguration {
+    /// The secure API's TLS and auth settings (file contents are checked when the server starts).
+    func validateSecureAPI() throws(ConfigError) {
+        func fail(_ field: String, _ message: String) -> ConfigError { ConfigError(field: field, message: message) }
+        if tlsCertFile.isEmpty != tlsPrivateKeyFile.isEmpty {
+            throw fail(tlsCertFile.isEmpty ? "tlsCertFile" : "tlsPrivateKeyFile",
+                       "tlsCertFile and tlsPrivateKeyFile go together (set both, or neither for a self-signed certificate)")
+        }
+        for (name, path) in [("tlsCertFile", tlsCertFile), ("tlsPrivateKeyFile", tlsPrivateKeyFile),
+                             ("authentication.x509.clientCAFile", authentication.x509.clientCAFile)] where !path.isEmpty {
+            if !path.hasPrefix("/") { throw fail(name, "must be an absolute path, got \"\(path)\"") }
+        }
+        if !["", "AlwaysAllow", "Webhook"].contains(authorization.mode) {
+            throw fail("authorization.mode", "unsupported value \"\(authorization.mode)\" (want AlwaysAllow or Webhook)")
+        }
+        for (name, d) in [("authentication.webhook.cacheTTL", authentication.webhook.cacheTTL),
+                          ("authorization.webhook.cacheAuthorizedTTL", authorization.webhook.cacheAuthorizedTTL),
+                          ("authorization.webhook.cacheUnauthorizedTTL", authorization.webhook.cacheUnauthorizedTTL)] where d.seconds < 0 {
+            throw fail(name, "must not be negative, got \(d)")
+        }
+    }
+
+    /// The authorization mode in effect, checked against the flags: Webhook (and webhook
+    /// authentication) need an API server, which standalone mode does not have.
+    public func effectiveAuthorizationMode(kubeconfig: String?) throws(ConfigError) -> String {
+        if authentication.webhook.enabled {
+            throw ConfigError(field: "authentication.webhook.enabled", message: kubeconfig == nil
+                ? "needs an API server (--kubeconfig); a standalone node authenticates with authentication.x509.clientCAFile"
+                : "TokenReview authentication is not supported yet (cluster mode is not built); use authentication.x509.clientCAFile")
+        }
+        switch authorization.mode {
+        case "Webhook":
+            throw ConfigError(field: "authorization.mode", message: kubeconfig == nil
+                ? "Webhook needs an API server (--kubeconfig); a standalone node supports AlwaysAllow"
+                : "Webhook (SubjectAccessReview) is not supported yet (cluster mode is not built); use AlwaysAllow")
+        default:
+            return "AlwaysAllow"
+        }
+    }
 }
