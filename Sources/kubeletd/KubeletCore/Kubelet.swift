@@ -100,6 +100,7 @@ public final class Kubelet: Sendable {
         let api = KubeletAPI(manager: manager, nodeName: options.nodeName)
         let housekeeping = Housekeeping(cri: cri, config: config, manager: manager, logger: logger)
         var servers: [HTTPServer] = []
+        var secure: KubeletSecureServer?
         do {
             if config.readOnlyPort > 0 {
                 servers.append(try await HTTPServer(host: config.address, port: Int(config.readOnlyPort), route: api.handle))
@@ -110,6 +111,7 @@ public final class Kubelet: Sendable {
                     uri.hasPrefix("/healthz") ? HTTPReply(.ok, text: "ok") : HTTPReply(.notFound, text: "404 page not found\n")
                 })
             }
+            secure = try await KubeletSecureServer.start(options: options, api: api, logger: logger)
         } catch {
             for server in servers { await server.close() }
             await cri.shutdown()
@@ -144,6 +146,7 @@ public final class Kubelet: Sendable {
         source.stop()
         await manager.shutdown()
         for server in servers { await server.close() }
+        await secure?.close()
         await cri.shutdown()
     }
 }
@@ -156,7 +159,9 @@ public enum KubeletError: Error, CustomStringConvertible {
         switch self {
         case .runtimeUnavailable(let endpoint, let underlying):
             return "containerRuntimeEndpoint: cannot reach the CRI runtime at \(endpoint): \(underlying)"
-        case .listen(let underlying): return "readOnlyPort: cannot listen: \(underlying)"
+        case .listen(let underlying):
+            // The secure API's errors name their field themselves (port, tlsCertFile, ...).
+            return underlying.hasPrefix("port: ") ? underlying : "readOnlyPort: cannot listen: \(underlying)"
         case .cgroups(let error): return "\(error)"
         }
     }
