@@ -45,8 +45,10 @@ extension APIServer {
             return try await tokenRequest(request, target)
         case ("log", "get"):
             return try await podLog(request, target)
+        case ("exec", "get"), ("exec", "create"), ("attach", "get"), ("attach", "create"), ("portforward", "get"), ("portforward", "create"):
+            return try await podStream(request, target)
         case ("log", _), ("exec", _), ("attach", _), ("portforward", _):
-            throw APIError(code: 503, reason: "ServiceUnavailable", message: "pods/\(target.subresource!) proxying to the kubelet is not implemented yet")
+            throw APIError.methodNotAllowed("\(verb) is not supported on pods/\(target.subresource ?? "")")
         default:
             throw APIError.methodNotAllowed("\(verb) is not supported on \(target.resource.plural)/\(target.subresource ?? "")")
         }

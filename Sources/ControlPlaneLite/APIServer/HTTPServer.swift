@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// The HTTPS listener: TLS (client certificates optional, verified against the cluster CA when
 /// presented), HTTP/1.1 with keep-alive, one task per connection. Requests go to `handler`.
@@ -45,14 +46,30 @@ public final class HTTPServer: Sendable {
     /// Binds and serves until the task is cancelled. `onBound` gets the bound port.
     public func run(onBound: @Sendable (Int) -> Void = { _ in }) async throws {
         let tls = self.tls
+        let logger = self.logger
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
+            .serverChannelInitializer { channel in
+                // A failing accept (EMFILE, ENFILE, ENOBUFS) must not end the accept loop: NIO
+                // keeps the listening socket open for those; the error stops here.
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptErrorLogger(logger: logger))
+                }
+            }
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(NIOSSLServerHandler(context: tls))
+                    // configureHTTPServerPipeline(withErrorHandling: true), with names (an upgrade
+                    // proxy removes them) and the decoder handing on bytes it read past the head.
+                    try sync.addHandler(HTTPResponseEncoder(), name: ClientConnection.encoderName)
+                    try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)),
+                                        name: ClientConnection.decoderName)
+                    try sync.addHandler(HTTPServerPipelineHandler(), name: ClientConnection.pipelineName)
+                    try sync.addHandler(HTTPServerProtocolErrorHandler(), name: ClientConnection.errorName)
+                    try sync.addHandler(RelayHandler(relaying: false))
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                         wrappingChannelSynchronously: channel)
                 }
@@ -89,7 +106,10 @@ public final class HTTPServer: Sendable {
                         let request = APIRequest(
                             method: h.method.rawValue, uri: h.uri,
                             headers: h.headers.map { ($0.name, $0.value) }, body: body, user: .anonymous)
-                        let response = await handler(request, cert)
+                        let client = ClientConnection(channel: connection.channel, uri: h.uri)
+                        let response = await ClientConnection.$current.withValue(client) { await handler(request, cert) }
+                        // An upgrade proxy took the connection over (and has finished with it).
+                        if client.isHijacked { return }
                         try await write(response, keepAlive: h.isKeepAlive, version: h.version, to: outbound, channel: connection.channel)
                         if !h.isKeepAlive { return }
                         head = nil
@@ -137,5 +157,40 @@ public final class HTTPServer: Sendable {
                 group.cancelAll()
             }
         }
+    }
+}
+
+/// The connection a request came on, for the handler's task: what an upgrade proxy needs to take
+/// it over (the channel, the raw request URI with repeated query parameters).
+public final class ClientConnection: Sendable {
+    @TaskLocal public static var current: ClientConnection?
+    static let encoderName = "http-encoder"
+    static let decoderName = "http-decoder"
+    static let pipelineName = "http-pipelining"
+    static let errorName = "http-errors"
+    /// Removed in this order when the connection becomes a byte stream (the decoder last: it
+    /// hands bytes it already read to the relay).
+    static let httpHandlerNames = [errorName, pipelineName, encoderName, decoderName]
+
+    let channel: Channel
+    public let uri: String
+    private let hijacked = Mutex(false)
+
+    init(channel: Channel, uri: String) {
+        self.channel = channel
+        self.uri = uri
+    }
+
+    var isHijacked: Bool { hijacked.withLock { $0 } }
+    func markHijacked() { hijacked.withLock { $0 = true } }
+}
+
+/// Logs accept failures on the listening socket instead of letting them end the accept loop.
+final class AcceptErrorLogger: ChannelInboundHandler, Sendable {
+    typealias InboundIn = Any
+    let logger: Logger
+    init(logger: Logger) { self.logger = logger }
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        logger.warning("accept failed; still listening", metadata: ["error": "\(error)"])
     }
 }

@@ -168,3 +168,238 @@ extension APIServer {
         }
     }
 }
+
+/// Relays raw bytes from its channel to a peer channel and closes the peer when its own channel
+/// closes. On a client connection it sits behind the HTTP codec and passes HTTP parts on until
+/// `startRelaying`; on the kubelet connection it relays from the start (buffering until it has a
+/// peer). State is touched on its channel's event loop only.
+final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    private var relaying: Bool
+    private var peer: Channel?
+    private var pending: [ByteBuffer] = []
+    private var closed = false
+
+    init(relaying: Bool) { self.relaying = relaying }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard relaying else { context.fireChannelRead(data); return }
+        let buffer = unwrapInboundIn(data)
+        if let peer { peer.writeAndFlush(buffer, promise: nil) } else { pending.append(buffer) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        if relaying, let peer { peer.close(promise: nil) }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if relaying { context.close(promise: nil) } else { context.fireErrorCaught(error) }
+    }
+
+    func startRelaying(to peer: Channel) {
+        relaying = true
+        self.peer = peer
+        for buffer in pending { peer.write(buffer, promise: nil) }
+        pending = []
+        peer.flush()
+        if closed { peer.close(promise: nil) }
+    }
+}
+
+/// What `pods/exec`, `pods/attach` and `pods/portforward` were asked for, from the raw query
+/// (repeated `command` and `ports`), with upstream's defaults (stdout and stderr on) and checks.
+public struct PodStreamOptions: Sendable, Equatable {
+    public var container: String?
+    public var command: [String] = []
+    public var stdin = false
+    public var stdout = true
+    public var stderr = true
+    public var tty = false
+    public var ports: [Int] = []
+
+    public static func queryPairs(_ uri: String) -> [(String, String)] {
+        guard let q = uri.firstIndex(of: "?") else { return [] }
+        return uri[uri.index(after: q)...].split(separator: "&").map { pair in
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (String(kv[0]).formDecoded, kv.count > 1 ? String(kv[1]).formDecoded : "")
+        }
+    }
+
+    public static func parse(subresource: String, query: [(String, String)]) throws(APIError) -> PodStreamOptions {
+        var options = PodStreamOptions()
+        for (name, value) in query {
+            switch name {
+            case "container": options.container = value.isEmpty ? nil : value
+            case "command": options.command.append(value)
+            case "stdin", "stdout", "stderr", "tty":
+                let on: Bool
+                switch value {
+                case "true", "1", "": on = true
+                case "false", "0": on = false
+                default: throw APIError.badRequest("\(name): invalid value \"\(value)\": expected true or false")
+                }
+                switch name {
+                case "stdin": options.stdin = on
+                case "stdout": options.stdout = on
+                case "stderr": options.stderr = on
+                default: options.tty = on
+                }
+            case "ports":
+                for item in value.split(separator: ",") {
+                    guard let port = Int(item.trimmingCharacters(in: .whitespaces)), (1...65535).contains(port) else {
+                        throw APIError.badRequest("ports: invalid port \"\(item)\": must be between 1 and 65535")
+                    }
+                    options.ports.append(port)
+                }
+            default: continue
+            }
+        }
+        if subresource == "exec" && (options.command.isEmpty || options.command[0].isEmpty) {
+            throw APIError.badRequest("you must specify at least one command for the container")
+        }
+        if subresource != "portforward" && !options.stdin && !options.stdout && !options.stderr {
+            throw APIError.badRequest("you must specify at least 1 of stdin, stdout, stderr")
+        }
+        return options
+    }
+
+    /// The kubelet's path and query (upstream's parameter names: input, output, error, tty).
+    public func kubeletPath(subresource: String, namespace: String, pod: String, container: String) -> String {
+        func segment(_ s: String) -> String {
+            s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? s
+        }
+        func value(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? s }
+        if subresource == "portforward" {
+            let query = ports.map { "port=\($0)" }
+            return "/portForward/\(segment(namespace))/\(segment(pod))" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+        }
+        var query = command.map { "command=\(value($0))" }
+        if stdin { query.append("input=1") }
+        if stdout { query.append("output=1") }
+        if stderr && !tty { query.append("error=1") }
+        if tty { query.append("tty=1") }
+        return "/\(subresource)/\(segment(namespace))/\(segment(pod))/\(segment(container))?" + query.joined(separator: "&")
+    }
+}
+
+extension KubeletClient {
+    /// Headers not passed to the kubelet: the client's credentials and what the proxy sets.
+    static let droppedHeaders: Set<String> = ["host", "authorization", "content-length", "transfer-encoding", "proxy-authorization",
+                                              "impersonate-user", "impersonate-group", "impersonate-uid"]
+
+    /// Proxies an upgrade request (exec, attach, portforward) to the kubelet, like upstream's
+    /// UpgradeAwareHandler: the request goes to the kubelet with the client's upgrade headers, the
+    /// kubelet's answer (101 or an error) comes back as it is, then bytes are spliced both ways
+    /// until either side closes. Takes the client connection over.
+    func stream(host: String, port: Int, path: String, method: String, headers: [(String, String)], client: ClientConnection) async throws {
+        var text = "\(method) \(path) HTTP/1.1\r\nHost: \(host.contains(":") ? "[\(host)]" : host):\(port)\r\n"
+        for (name, value) in headers where !Self.droppedHeaders.contains(name.lowercased()) {
+            text += "\(name): \(value)\r\n"
+        }
+        let request = ByteBuffer(string: text + "\r\n")
+        let tls = self.tls
+        let backend = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.seconds(10))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil))
+                    try channel.pipeline.syncOperations.addHandler(RelayHandler(relaying: true))
+                }
+            }
+            .connect(host: host, port: port).get()
+        do {
+            try await backend.writeAndFlush(request)
+        } catch {
+            try? await backend.close()
+            throw error
+        }
+        client.markHijacked()
+        let channel = client.channel
+        do {
+            try await channel.eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
+                do {
+                    try channel.pipeline.syncOperations.handler(type: RelayHandler.self).startRelaying(to: backend)
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+                var future = channel.eventLoop.makeSucceededVoidFuture()
+                for name in ClientConnection.httpHandlerNames {
+                    future = future.flatMap { channel.pipeline.removeHandler(name: name).recover { _ in } }
+                }
+                return future.map { channel.read() }
+            }.get()
+            try await backend.eventLoop.submit {
+                try backend.pipeline.syncOperations.handler(type: RelayHandler.self).startRelaying(to: channel)
+            }.get()
+        } catch {
+            try? await backend.close()
+            try? await channel.close()
+            throw error
+        }
+        try? await channel.closeFuture.get()
+        try? await backend.close()
+    }
+}
+
+extension APIServer {
+    /// `pods/exec`, `pods/attach` (GET and POST) and `pods/portforward`, proxied to the kubelet of
+    /// the pod's node over TLS with the apiserver's kubelet client certificate.
+    func podStream(_ request: APIRequest, _ target: Target) async throws -> APIResponse {
+        let sub = target.subresource ?? ""
+        guard let kubelet = config.kubeletClient else {
+            throw APIError.unavailable("pods/\(sub): no kubelet client certificate configured (--kubelet-client-certificate, --kubelet-client-key)")
+        }
+        guard let client = ClientConnection.current else {
+            throw APIError.internalError("pods/\(sub): no client connection to take over")
+        }
+        let upgrade = request.header("Upgrade") ?? ""
+        guard !upgrade.isEmpty, (request.header("Connection") ?? "").lowercased().contains("upgrade") else {
+            throw APIError.badRequest("Upgrade request required")
+        }
+        // Upstream 1.32 (AuthorizePodWebsocketUpgradeCreatePermission): a GET upgrade (WebSocket)
+        // needs `create` as well as `get`, so read-only roles cannot exec.
+        if request.method == "GET" {
+            try await authorizer.authorize(user: request.user, verb: "create", target: target)
+        }
+        let options = try PodStreamOptions.parse(subresource: sub, query: PodStreamOptions.queryPairs(client.uri))
+        let pod = try await get(target)
+        let name = target.name ?? ""
+        var container = ""
+        if sub != "portforward" {
+            let containers = (pod.value(at: ["spec", "containers"])?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+            if let c = options.container {
+                let all = containers + (pod.value(at: ["spec", "initContainers"])?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+                    + (pod.value(at: ["spec", "ephemeralContainers"])?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+                guard all.contains(c) else { throw APIError.badRequest("container \(c) is not valid for pod \(name)") }
+                container = c
+            } else if containers.count == 1 {
+                container = containers[0]
+            } else {
+                throw APIError.badRequest("a container name must be specified for pod \(name), choose one of: [\(containers.joined(separator: " "))]")
+            }
+        }
+        guard let nodeName = pod.value(at: ["spec", "nodeName"])?.stringValue, !nodeName.isEmpty else {
+            throw APIError.badRequest("pod \(name) does not have a host assigned")
+        }
+        guard let nodeStored = try await store.get(ResourceCatalog.nodes.key(namespace: nil, name: nodeName)) else {
+            throw APIError.notFound(ResourceCatalog.nodes, nodeName)
+        }
+        guard let (host, port) = KubeletClient.endpoint(node: try decode(nodeStored)) else {
+            throw APIError.internalError("node \(nodeName) has no address (status.addresses)")
+        }
+        let path = options.kubeletPath(subresource: sub, namespace: target.namespace ?? "", pod: name, container: container)
+        do {
+            try await kubelet.stream(host: host, port: port, path: path, method: request.method, headers: request.headers, client: client)
+        } catch {
+            if client.isHijacked {
+                logger.warning("pods/\(sub) stream failed", metadata: ["pod": "\(target.namespace ?? "")/\(name)", "error": "\(error)"])
+                return .text("")
+            }
+            throw APIError(code: 500, reason: "InternalError", message: "error dialing backend: \(error)")
+        }
+        return .text("")
+    }
+}
