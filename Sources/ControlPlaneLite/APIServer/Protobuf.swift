@@ -191,8 +191,10 @@ enum Protobuf {
         case .message(let s):
             return .object(try message(bytes, s, ctx))
         case .time, .microTime:
+            // An unset Time marshals to an empty message (metav1.Time.Marshal), and the zero
+            // time.Time is 0001-01-01T00:00:00Z: both mean "no time" (null in JSON).
+            if bytes.isEmpty { return nil }
             let (seconds, nanos) = try timestamp(bytes, ctx)
-            // The zero time.Time (0001-01-01T00:00:00Z) is what an unset Time marshals to.
             if seconds == -62_135_596_800 && nanos == 0 { return nil }
             return .string(format(seconds: seconds, nanos: nanos, micro: { if case .microTime = type { return true }; return false }()))
         case .duration:
