@@ -69,6 +69,20 @@ import Testing
         #expect(job.value(at: ["metadata", "annotations", "cronjob.kubernetes.io/instantiate"]) == "manual")
     }
 
+    @Test func richDeploymentMatchesItsJSONFormFieldByField() throws {
+        // build_deployment.py: a Deployment encoded by Python's protobuf package around the
+        // template kubectl encoded, and the JSON form of the same Deployment.
+        let expected = try JSONValue.parse(Array(try Data(contentsOf: Self.fixtures.appendingPathComponent("deployment-rich.json"))))
+        let d = try Self.decoded("deployment-rich")
+        let diffs = Self.differences(expected, d)
+        #expect(diffs.isEmpty, "\(diffs.joined(separator: "\n"))")
+        #expect(d.value(at: ["spec", "replicas"]) == .int(0))
+        #expect(d.value(at: ["spec", "revisionHistoryLimit"]) == .int(0))
+        #expect(d.value(at: ["spec", "strategy", "rollingUpdate"]) == ["maxUnavailable": "25%", "maxSurge": 2])
+        #expect((d.value(at: ["spec", "template", "spec", "containers"])?.arrayValue?.count ?? 0) == 2)
+        #expect(Self.emptyStrings(d).isEmpty)
+    }
+
     @Test func deploymentFromKubectlCreate() throws {
         let d = try Self.decoded("deployment")
         #expect(d["kind"] == "Deployment" && d["apiVersion"] == "apps/v1")

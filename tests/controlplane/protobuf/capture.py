@@ -11,6 +11,7 @@ Job it posts, so the Swift tests can compare the decoded template with it field 
 
 Usage (as root, after `swift build --product swiftlet-control-plane`):
     SWIFTLET_BIN_DIR=$(swift build --show-bin-path) python3 tests/controlplane/protobuf/capture.py
+    python3 tests/controlplane/protobuf/build_deployment.py   # deployment-rich.{pb,json} from the capture
 """
 import http.server
 import json
