@@ -6,10 +6,6 @@ extension Protobuf {
         "authorization.k8s.io/v1/SelfSubjectAccessReview": selfSubjectAccessReview,
         "authorization.k8s.io/v1/SubjectAccessReview": subjectAccessReview,
     ]
-    // authentication.v1.AttestationValue
-    static let attestationValue: Schema = [
-        1: r /*?*/("items", .string),
-    ]
     // authentication.v1.BoundObjectReference
     static let boundObjectReference: Schema = [
         1: f("kind", .string), 2: f("apiVersion", .string), 3: f("name", .string), 4: f("uid", .string),
@@ -30,7 +26,7 @@ extension Protobuf {
     // authentication.v1.TokenRequestSpec
     static let tokenRequestSpec: Schema = [
         1: r("audiences", .string), 3: f("boundObjectRef", .message(boundObjectReference)), 4: p("expirationSeconds", .int),
-        5: f("attestations", .map(.message(attestationValue))),
+        5: f("attestations", .map(.stringList)),
     ]
     // authentication.v1.TokenRequestStatus
     static let tokenRequestStatus: Schema = [

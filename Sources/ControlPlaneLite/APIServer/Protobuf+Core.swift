@@ -9,7 +9,7 @@ extension Protobuf {
         "v1/ResourceQuota": resourceQuota,
     ]
     // core.v1.AWSElasticBlockStoreVolumeSource
-    static let aWSElasticBlockStoreVolumeSource: Schema = [
+    static let awsElasticBlockStoreVolumeSource: Schema = [
         1: f("volumeID", .string), 2: f("fsType", .string), 3: f("partition", .int), 4: f("readOnly", .bool),
     ]
     // core.v1.Affinity
@@ -23,7 +23,7 @@ extension Protobuf {
     ]
     // core.v1.AzureDiskVolumeSource
     static let azureDiskVolumeSource: Schema = [
-        1: f("diskName", .string), 2: f /*?*/("diskURI", .string), 3: p("cachingMode", .string), 4: p("fsType", .string),
+        1: f("diskName", .string), 2: f("diskURI", .string), 3: p("cachingMode", .string), 4: p("fsType", .string),
         5: p("readOnly", .bool), 6: p("kind", .string),
     ]
     // core.v1.AzureFileVolumeSource
@@ -31,7 +31,7 @@ extension Protobuf {
         1: f("secretName", .string), 2: f("shareName", .string), 3: f("readOnly", .bool),
     ]
     // core.v1.CSIVolumeSource
-    static let cSIVolumeSource: Schema = [
+    static let csiVolumeSource: Schema = [
         1: f("driver", .string), 2: p("readOnly", .bool), 3: p("fsType", .string), 4: f("volumeAttributes", .map(.string)),
         5: f("nodePublishSecretRef", .message(localObjectReference)),
     ]
@@ -145,19 +145,7 @@ extension Protobuf {
     static let ephemeralContainer: Schema = [
         1: f("ephemeralContainerCommon", .inline(ephemeralContainerCommon)), 2: f("targetContainerName", .string),
     ]
-    // core.v1.EphemeralContainerCommon
-    static let ephemeralContainerCommon: Schema = [
-        1: f("name", .string), 2: f("image", .string), 3: r("command", .string), 4: r("args", .string),
-        5: f("workingDir", .string), 6: r("ports", .message(containerPort)), 7: r("env", .message(envVar)),
-        8: f("resources", .message(resourceRequirements)), 9: r("volumeMounts", .message(volumeMount)),
-        10: f("livenessProbe", .message(probe)), 11: f("readinessProbe", .message(probe)),
-        12: f("lifecycle", .message(lifecycle)), 13: f("terminationMessagePath", .string), 14: f("imagePullPolicy", .string),
-        15: f("securityContext", .message(securityContext)), 16: f("stdin", .bool), 17: f("stdinOnce", .bool),
-        18: f("tty", .bool), 19: r("envFrom", .message(envFromSource)), 20: f("terminationMessagePolicy", .string),
-        21: r("volumeDevices", .message(volumeDevice)), 22: f("startupProbe", .message(probe)),
-        23: r("resizePolicy", .message(containerResizePolicy)), 24: p("restartPolicy", .string),
-        25: r("restartPolicyRules", .message(containerRestartRule)),
-    ]
+    static let ephemeralContainerCommon = container  // the same fields
     // core.v1.EphemeralVolumeSource
     static let ephemeralVolumeSource: Schema = [
         1: f("volumeClaimTemplate", .message(persistentVolumeClaimTemplate)),
@@ -171,7 +159,7 @@ extension Protobuf {
         1: r("command", .string),
     ]
     // core.v1.FCVolumeSource
-    static let fCVolumeSource: Schema = [
+    static let fcVolumeSource: Schema = [
         1: r("targetWWNs", .string), 2: p("lun", .int), 3: f("fsType", .string), 4: f("readOnly", .bool), 5: r("wwids", .string),
     ]
     // core.v1.FileKeySelector
@@ -188,11 +176,11 @@ extension Protobuf {
         1: f("datasetName", .string), 2: f("datasetUUID", .string),
     ]
     // core.v1.GCEPersistentDiskVolumeSource
-    static let gCEPersistentDiskVolumeSource: Schema = [
+    static let gcePersistentDiskVolumeSource: Schema = [
         1: f("pdName", .string), 2: f("fsType", .string), 3: f("partition", .int), 4: f("readOnly", .bool),
     ]
     // core.v1.GRPCAction
-    static let gRPCAction: Schema = [
+    static let grpcAction: Schema = [
         1: p("port", .int), 2: p("service", .string), 3: p("mode", .string),
     ]
     // core.v1.GitRepoVolumeSource
@@ -201,15 +189,15 @@ extension Protobuf {
     ]
     // core.v1.GlusterfsVolumeSource
     static let glusterfsVolumeSource: Schema = [
-        1: f /*?*/("endpoints", .string), 2: f("path", .string), 3: f("readOnly", .bool),
+        1: f("endpoints", .string), 2: f("path", .string), 3: f("readOnly", .bool),
     ]
     // core.v1.HTTPGetAction
-    static let hTTPGetAction: Schema = [
+    static let httpGetAction: Schema = [
         1: f("path", .string), 2: f("port", .intOrString), 3: f("host", .string), 4: f("scheme", .string),
-        5: r("httpHeaders", .message(hTTPHeader)), 6: p("protocol", .string),
+        5: r("httpHeaders", .message(httpHeader)), 6: p("protocol", .string),
     ]
     // core.v1.HTTPHeader
-    static let hTTPHeader: Schema = [
+    static let httpHeader: Schema = [
         1: f("name", .string), 2: f("value", .string),
     ]
     // core.v1.HostAlias
@@ -221,10 +209,10 @@ extension Protobuf {
         1: f("path", .string), 2: p("type", .string),
     ]
     // core.v1.ISCSIVolumeSource
-    static let iSCSIVolumeSource: Schema = [
+    static let iscsiVolumeSource: Schema = [
         1: f("targetPortal", .string), 2: f("iqn", .string), 3: p("lun", .int), 4: f("iscsiInterface", .string),
-        5: f("fsType", .string), 6: f("readOnly", .bool), 7: r("portals", .string), 8: f /*?*/("chapAuthDiscovery", .bool),
-        10: f("secretRef", .message(localObjectReference)), 11: f /*?*/("chapAuthSession", .bool),
+        5: f("fsType", .string), 6: f("readOnly", .bool), 7: r("portals", .string), 8: f("chapAuthDiscovery", .bool),
+        10: f("secretRef", .message(localObjectReference)), 11: f("chapAuthSession", .bool),
         12: p("initiatorName", .string),
     ]
     // core.v1.ImageVolumeSource
@@ -241,8 +229,8 @@ extension Protobuf {
     ]
     // core.v1.LifecycleHandler
     static let lifecycleHandler: Schema = [
-        1: f("exec", .message(execAction)), 2: f("httpGet", .message(hTTPGetAction)),
-        3: f("tcpSocket", .message(tCPSocketAction)), 4: f("sleep", .message(sleepAction)),
+        1: f("exec", .message(execAction)), 2: f("httpGet", .message(httpGetAction)),
+        3: f("tcpSocket", .message(tcpSocketAction)), 4: f("sleep", .message(sleepAction)),
     ]
     // core.v1.LoadBalancerIngress
     static let loadBalancerIngress: Schema = [
@@ -257,7 +245,7 @@ extension Protobuf {
         1: f("name", .string),
     ]
     // core.v1.NFSVolumeSource
-    static let nFSVolumeSource: Schema = [
+    static let nfsVolumeSource: Schema = [
         1: f("server", .string), 2: f("path", .string), 3: f("readOnly", .bool),
     ]
     // core.v1.Namespace
@@ -332,11 +320,7 @@ extension Protobuf {
         1: f("labelSelector", .message(labelSelector)), 2: r("namespaces", .string), 3: f("topologyKey", .string),
         4: f("namespaceSelector", .message(labelSelector)), 5: r("matchLabelKeys", .string), 6: r("mismatchLabelKeys", .string),
     ]
-    // core.v1.PodAntiAffinity
-    static let podAntiAffinity: Schema = [
-        1: r("requiredDuringSchedulingIgnoredDuringExecution", .message(podAffinityTerm)),
-        2: r("preferredDuringSchedulingIgnoredDuringExecution", .message(weightedPodAffinityTerm)),
-    ]
+    static let podAntiAffinity = podAffinity  // the same fields
     // core.v1.PodCertificateProjection
     static let podCertificateProjection: Schema = [
         1: f("signerName", .string), 2: f("keyType", .string), 3: p("maxExpirationSeconds", .int),
@@ -373,7 +357,7 @@ extension Protobuf {
     ]
     // core.v1.PodSecurityContext
     static let podSecurityContext: Schema = [
-        1: f("seLinuxOptions", .message(sELinuxOptions)), 2: p("runAsUser", .int), 3: p("runAsNonRoot", .bool),
+        1: f("seLinuxOptions", .message(seLinuxOptions)), 2: p("runAsUser", .int), 3: p("runAsNonRoot", .bool),
         4: r("supplementalGroups", .int), 5: p("fsGroup", .int), 6: p("runAsGroup", .int), 7: r("sysctls", .message(sysctl)),
         8: f("windowsOptions", .message(windowsSecurityContextOptions)), 9: p("fsGroupChangePolicy", .string),
         10: f("seccompProfile", .message(seccompProfile)), 11: f("appArmorProfile", .message(appArmorProfile)),
@@ -383,7 +367,7 @@ extension Protobuf {
     static let podSpec: Schema = [
         1: r("volumes", .message(volume)), 2: r("containers", .message(container)), 3: f("restartPolicy", .string),
         4: p("terminationGracePeriodSeconds", .int), 5: p("activeDeadlineSeconds", .int), 6: f("dnsPolicy", .string),
-        7: f("nodeSelector", .map(.string)), 8: f("serviceAccountName", .string), 9: f /*?*/("serviceAccount", .string),
+        7: f("nodeSelector", .map(.string)), 8: f("serviceAccountName", .string), 9: f("serviceAccount", .string),
         10: f("nodeName", .string), 11: f("hostNetwork", .bool), 12: f("hostPID", .bool), 13: f("hostIPC", .bool),
         14: f("securityContext", .message(podSecurityContext)), 15: r("imagePullSecrets", .message(localObjectReference)),
         16: f("hostname", .string), 17: f("subdomain", .string), 18: f("affinity", .message(affinity)),
@@ -424,8 +408,8 @@ extension Protobuf {
     ]
     // core.v1.ProbeHandler
     static let probeHandler: Schema = [
-        1: f("exec", .message(execAction)), 2: f("httpGet", .message(hTTPGetAction)),
-        3: f("tcpSocket", .message(tCPSocketAction)), 4: f("grpc", .message(gRPCAction)),
+        1: f("exec", .message(execAction)), 2: f("httpGet", .message(httpGetAction)),
+        3: f("tcpSocket", .message(tcpSocketAction)), 4: f("grpc", .message(grpcAction)),
     ]
     // core.v1.ProjectedVolumeSource
     static let projectedVolumeSource: Schema = [
@@ -437,9 +421,9 @@ extension Protobuf {
         5: f("group", .string), 6: f("tenant", .string),
     ]
     // core.v1.RBDVolumeSource
-    static let rBDVolumeSource: Schema = [
-        1: r /*?*/("monitors", .string), 2: f /*?*/("image", .string), 3: f("fsType", .string), 4: f /*?*/("pool", .string),
-        5: f /*?*/("user", .string), 6: f("keyring", .string), 7: f("secretRef", .message(localObjectReference)),
+    static let rbdVolumeSource: Schema = [
+        1: r("monitors", .string), 2: f("image", .string), 3: f("fsType", .string), 4: f("pool", .string),
+        5: f("user", .string), 6: f("keyring", .string), 7: f("secretRef", .message(localObjectReference)),
         8: f("readOnly", .bool),
     ]
     // core.v1.ResourceClaim
@@ -468,7 +452,7 @@ extension Protobuf {
         1: f("limits", .map(.quantity)), 2: f("requests", .map(.quantity)), 3: r("claims", .message(resourceClaim)),
     ]
     // core.v1.SELinuxOptions
-    static let sELinuxOptions: Schema = [
+    static let seLinuxOptions: Schema = [
         1: f("user", .string), 2: f("role", .string), 3: f("type", .string), 4: f("level", .string),
     ]
     // core.v1.ScaleIOVolumeSource
@@ -485,27 +469,15 @@ extension Protobuf {
     static let scopedResourceSelectorRequirement: Schema = [
         1: f("scopeName", .string), 2: f("operator", .string), 3: r("values", .string),
     ]
-    // core.v1.SeccompProfile
-    static let seccompProfile: Schema = [
-        1: f("type", .string), 2: p("localhostProfile", .string),
-    ]
+    static let seccompProfile = appArmorProfile  // the same fields
     // core.v1.Secret
     static let secret: Schema = [
         1: f("metadata", .message(objectMeta)), 2: f("data", .map(.bytes)), 3: f("type", .string),
         4: f("stringData", .map(.string)), 5: p("immutable", .bool),
     ]
-    // core.v1.SecretEnvSource
-    static let secretEnvSource: Schema = [
-        1: f("localObjectReference", .inline(localObjectReference)), 2: p("optional", .bool),
-    ]
-    // core.v1.SecretKeySelector
-    static let secretKeySelector: Schema = [
-        1: f("localObjectReference", .inline(localObjectReference)), 2: f("key", .string), 3: p("optional", .bool),
-    ]
-    // core.v1.SecretProjection
-    static let secretProjection: Schema = [
-        1: f("localObjectReference", .inline(localObjectReference)), 2: r("items", .message(keyToPath)), 4: p("optional", .bool),
-    ]
+    static let secretEnvSource = configMapEnvSource  // the same fields
+    static let secretKeySelector = configMapKeySelector  // the same fields
+    static let secretProjection = configMapProjection  // the same fields
     // core.v1.SecretVolumeSource
     static let secretVolumeSource: Schema = [
         1: f("secretName", .string), 2: r("items", .message(keyToPath)), 3: p("defaultMode", .int), 4: p("optional", .bool),
@@ -513,7 +485,7 @@ extension Protobuf {
     ]
     // core.v1.SecurityContext
     static let securityContext: Schema = [
-        1: f("capabilities", .message(capabilities)), 2: p("privileged", .bool), 3: f("seLinuxOptions", .message(sELinuxOptions)),
+        1: f("capabilities", .message(capabilities)), 2: p("privileged", .bool), 3: f("seLinuxOptions", .message(seLinuxOptions)),
         4: p("runAsUser", .int), 5: p("runAsNonRoot", .bool), 6: p("readOnlyRootFilesystem", .bool),
         7: p("allowPrivilegeEscalation", .bool), 8: p("runAsGroup", .int), 9: p("procMount", .string),
         10: f("windowsOptions", .message(windowsSecurityContextOptions)), 11: f("seccompProfile", .message(seccompProfile)),
@@ -569,7 +541,7 @@ extension Protobuf {
         1: f("name", .string), 2: f("value", .string),
     ]
     // core.v1.TCPSocketAction
-    static let tCPSocketAction: Schema = [
+    static let tcpSocketAction: Schema = [
         1: f("port", .intOrString), 2: f("host", .string),
     ]
     // core.v1.Toleration
@@ -619,21 +591,21 @@ extension Protobuf {
     // core.v1.VolumeSource
     static let volumeSource: Schema = [
         1: f("hostPath", .message(hostPathVolumeSource)), 2: f("emptyDir", .message(emptyDirVolumeSource)),
-        3: f("gcePersistentDisk", .message(gCEPersistentDiskVolumeSource)),
-        4: f("awsElasticBlockStore", .message(aWSElasticBlockStoreVolumeSource)), 5: f("gitRepo", .message(gitRepoVolumeSource)),
-        6: f("secret", .message(secretVolumeSource)), 7: f("nfs", .message(nFSVolumeSource)),
-        8: f("iscsi", .message(iSCSIVolumeSource)), 9: f("glusterfs", .message(glusterfsVolumeSource)),
-        10: f("persistentVolumeClaim", .message(persistentVolumeClaimVolumeSource)), 11: f("rbd", .message(rBDVolumeSource)),
+        3: f("gcePersistentDisk", .message(gcePersistentDiskVolumeSource)),
+        4: f("awsElasticBlockStore", .message(awsElasticBlockStoreVolumeSource)), 5: f("gitRepo", .message(gitRepoVolumeSource)),
+        6: f("secret", .message(secretVolumeSource)), 7: f("nfs", .message(nfsVolumeSource)),
+        8: f("iscsi", .message(iscsiVolumeSource)), 9: f("glusterfs", .message(glusterfsVolumeSource)),
+        10: f("persistentVolumeClaim", .message(persistentVolumeClaimVolumeSource)), 11: f("rbd", .message(rbdVolumeSource)),
         12: f("flexVolume", .message(flexVolumeSource)), 13: f("cinder", .message(cinderVolumeSource)),
         14: f("cephfs", .message(cephFSVolumeSource)), 15: f("flocker", .message(flockerVolumeSource)),
-        16: f("downwardAPI", .message(downwardAPIVolumeSource)), 17: f("fc", .message(fCVolumeSource)),
+        16: f("downwardAPI", .message(downwardAPIVolumeSource)), 17: f("fc", .message(fcVolumeSource)),
         18: f("azureFile", .message(azureFileVolumeSource)), 19: f("configMap", .message(configMapVolumeSource)),
         20: f("vsphereVolume", .message(vsphereVirtualDiskVolumeSource)), 21: f("quobyte", .message(quobyteVolumeSource)),
         22: f("azureDisk", .message(azureDiskVolumeSource)),
         23: f("photonPersistentDisk", .message(photonPersistentDiskVolumeSource)),
         24: f("portworxVolume", .message(portworxVolumeSource)), 25: f("scaleIO", .message(scaleIOVolumeSource)),
         26: f("projected", .message(projectedVolumeSource)), 27: f("storageos", .message(storageOSVolumeSource)),
-        28: f("csi", .message(cSIVolumeSource)), 29: f("ephemeral", .message(ephemeralVolumeSource)),
+        28: f("csi", .message(csiVolumeSource)), 29: f("ephemeral", .message(ephemeralVolumeSource)),
         30: f("image", .message(imageVolumeSource)),
     ]
     // core.v1.VsphereVirtualDiskVolumeSource

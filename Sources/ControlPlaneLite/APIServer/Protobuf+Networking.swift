@@ -5,12 +5,12 @@ extension Protobuf {
         "networking.k8s.io/v1/IngressClass": ingressClass,
     ]
     // networking.v1.HTTPIngressPath
-    static let hTTPIngressPath: Schema = [
+    static let httpIngressPath: Schema = [
         1: f("path", .string), 2: f("backend", .message(ingressBackend)), 3: p("pathType", .string),
     ]
     // networking.v1.HTTPIngressRuleValue
-    static let hTTPIngressRuleValue: Schema = [
-        1: r("paths", .message(hTTPIngressPath)),
+    static let httpIngressRuleValue: Schema = [
+        1: r("paths", .message(httpIngressPath)),
     ]
     // networking.v1.Ingress
     static let ingress: Schema = [
@@ -51,7 +51,7 @@ extension Protobuf {
     ]
     // networking.v1.IngressRuleValue
     static let ingressRuleValue: Schema = [
-        1: f("http", .message(hTTPIngressRuleValue)),
+        1: f("http", .message(httpIngressRuleValue)),
     ]
     // networking.v1.IngressServiceBackend
     static let ingressServiceBackend: Schema = [

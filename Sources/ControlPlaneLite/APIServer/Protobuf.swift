@@ -30,7 +30,7 @@ enum Protobuf {
         case intOrString
         /// runtime.RawExtension {raw} and metav1.FieldsV1 {Raw}: JSON bytes → that JSON.
         case rawJSON
-        /// A message wrapping `repeated string items` (authentication's ExtraValue) → an array.
+        /// A message wrapping `repeated string items` (ExtraValue, AttestationValue) → an array.
         case stringList
         case message(Schema)
         /// A Go struct embedded with `json:",inline"`: its fields go into the enclosing object.
