@@ -32,7 +32,7 @@ spec:
   containers:
   - name: main
     image: {image}
-    command: ["sh", "-c", "echo started-main; mkdir -p /www; echo hello-from-pod > /www/index.html; exec httpd -f -p 8080 -h /www"]
+    command: ["sh", "-c", "echo started-main; mkdir -p /www; echo hello-from-pod > /www/index.html; head -c 16000000 /dev/urandom > /www/big; exec httpd -f -p 8080 -h /www"]
   - name: ticker
     image: {image}
     command: ["sh", "-c", "i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.3; done"]
@@ -232,6 +232,11 @@ def test_port_forward_to_a_server_in_the_pod(cluster):
         for _ in range(2):  # two connections over one forward
             r = cluster.node.netns_exec(["curl", "-sS", "--max-time", "10", f"http://127.0.0.1:{local}/"])
             assert r.stdout == "hello-from-pod\n"
+        # 16 MB through both splices (apiserver and kubelet) arrives whole.
+        want = cluster.kubectl("exec", cluster.pod, "-c", "main", "--", "sha256sum", "/www/big").stdout.split()[0]
+        r = subprocess.run(cluster.node.enter(["sh", "-c", f"curl -sS --max-time 60 http://127.0.0.1:{local}/big | sha256sum"]),
+                           capture_output=True, text=True, check=True)
+        assert r.stdout.split()[0] == want
     finally:
         stop(proc)
 

@@ -148,8 +148,11 @@ public final class KubeletSecureServer: Sendable {
                             case .spliced:
                                 return
                             case .reply(let reply):
-                                try await write(reply, head: h, to: outbound)
-                                if !h.isKeepAlive { return }
+                                // An upgrade request that got an error: the connection is not
+                                // reused (a proxy in front relays bytes until it closes).
+                                let keepAlive = h.isKeepAlive && h.headers["Upgrade"].isEmpty
+                                try await write(reply, head: h, keepAlive: keepAlive, to: outbound)
+                                if !keepAlive { return }
                             }
                         }
                     }
@@ -159,12 +162,12 @@ public final class KubeletSecureServer: Sendable {
             }
         }
 
-        func write(_ reply: HTTPReply, head: HTTPRequestHead, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>) async throws {
+        func write(_ reply: HTTPReply, head: HTTPRequestHead, keepAlive: Bool, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>) async throws {
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: reply.contentType)
             headers.add(name: "Content-Length", value: String(reply.body.count))
             if reply.status == .unauthorized { headers.add(name: "WWW-Authenticate", value: "Basic realm=\"kubelet\"") }
-            headers.add(name: "Connection", value: head.isKeepAlive ? "keep-alive" : "close")
+            headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
             try await outbound.write(.head(HTTPResponseHead(version: head.version, status: reply.status, headers: headers)))
             if head.method != .HEAD { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: reply.body)))) }
             try await outbound.write(.end(nil))

@@ -19,13 +19,30 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard relaying else { context.fireChannelRead(data); return }
         let buffer = unwrapInboundIn(data)
-        if let peer { peer.writeAndFlush(buffer, promise: nil) } else { pending.append(buffer) }
+        guard let peer else { pending.append(buffer); return }
+        peer.writeAndFlush(buffer, promise: nil)
+        // Flow control: stop reading while the peer cannot take more; its relay resumes us
+        // (channelWritabilityChanged) once its outbound buffer drained.
+        if !peer.isWritable { context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in } }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if relaying, let peer, context.channel.isWritable {
+            peer.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
-        if relaying, let peer { peer.close(promise: nil) }
+        if relaying, let peer { Self.close(peer) }
         context.fireChannelInactive()
+    }
+
+    /// Closes the peer once what was written to it went out (a plain close fails queued writes:
+    /// the last bytes, e.g. an error answer, would be lost).
+    static func close(_ peer: Channel) {
+        peer.writeAndFlush(ByteBuffer()).whenComplete { _ in peer.close(promise: nil) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -39,7 +56,7 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         for buffer in pending { peer.write(buffer, promise: nil) }
         pending = []
         peer.flush()
-        if closed { peer.close(promise: nil) }
+        if closed { Self.close(peer) }
     }
 }
 
