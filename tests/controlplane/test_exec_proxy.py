@@ -1,7 +1,7 @@
 """kubectl exec / attach / port-forward / logs through our apiserver to kubeletd's secure API and
-on to swiftlet-cri's streaming server, all real: `swiftlet-control-plane init` into a temp dir,
-the apiserver, swiftlet-cri and kubeletd (secure port, init's CA as clientCAFile) in one throwaway
-netns. The kubelet does not register itself yet (cluster mode is a later issue), so the test
+on to the runtime's streaming server (swiftlet-cri's, then containerd's), all real:
+`swiftlet-control-plane init` into a temp dir, the apiserver, the runtime and kubeletd (secure
+port, init's CA as clientCAFile) in one throwaway netns. The kubelet does not register itself yet (cluster mode is a later issue), so the test
 creates the Node object (address + daemonEndpoints of the kubelet) and the static pod's mirror
 pod with kubectl, then uses kubectl as a user would."""
 import json
@@ -21,7 +21,6 @@ from kubeletlib import bin_dir, free_port  # noqa: E402
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netns, mounts, containers)"),
-    pytest.mark.skipif(not kubeletlib.runtime_available("swiftlet-cri"), reason="needs swiftlet-cri and friends built"),
 ]
 
 POD = "shell"
@@ -40,8 +39,8 @@ spec:
 
 
 class Cluster:
-    def __init__(self):
-        self.node = kubeletlib.Node(runtime="swiftlet-cri")
+    def __init__(self, runtime="swiftlet-cri"):
+        self.node = kubeletlib.Node(runtime=runtime)
         self.cp = self.node.tmp / "cp"
         self.api_port = 6443  # our own netns: every port is free
         self.kubelet_port = 10250
@@ -120,9 +119,12 @@ class Cluster:
         self.node.cleanup()
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    c = Cluster()
+@pytest.fixture(scope="module", params=kubeletlib.RUNTIMES)
+def cluster(request):
+    """The same node over swiftlet-cri and over containerd (whose streaming server is upstream's)."""
+    if not kubeletlib.runtime_available(request.param):
+        pytest.skip(f"{request.param} is not available")
+    c = Cluster(request.param)
     try:
         yield c.start()
     finally:

@@ -317,16 +317,19 @@ extension KubeletClient {
         }
         let request = ByteBuffer(string: text + "\r\n")
         let tls = self.tls
-        let backend = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        // The relay is kept here: when the kubelet answers and closes at once, its pipeline is
+        // gone before the splice starts, but the answer waits in the relay.
+        let (backend, relay) = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(10))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
+            .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil))
-                    try channel.pipeline.syncOperations.addHandler(RelayHandler(relaying: true))
+                    let relay = RelayHandler(relaying: true)
+                    try channel.pipeline.syncOperations.addHandler(relay)
+                    return (channel, NIOLoopBound(relay, eventLoop: channel.eventLoop))
                 }
             }
-            .connect(host: host, port: port).get()
         do {
             try await backend.writeAndFlush(request)
         } catch {
@@ -349,7 +352,7 @@ extension KubeletClient {
                 return future.map { channel.read() }
             }.get()
             try await backend.eventLoop.submit {
-                try backend.pipeline.syncOperations.handler(type: RelayHandler.self).startRelaying(to: channel)
+                relay.value.startRelaying(to: channel)
             }.get()
         } catch {
             try? await backend.close()

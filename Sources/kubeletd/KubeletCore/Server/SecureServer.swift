@@ -206,7 +206,7 @@ public final class KubeletSecureServer: Sendable {
             let target = components.percentEncodedPath + (components.percentEncodedQuery.map { "?" + $0 } ?? "")
             let bytes = StreamProxy.requestBytes(method: head.method.rawValue, path: target, host: host, port: port,
                                                  headers: head.headers.map { ($0.name, $0.value) })
-            let backend: Channel
+            let backend: StreamProxy.Backend
             do { backend = try await StreamProxy.connect(host: host, port: port, tls: nil, request: bytes) } catch {
                 return .reply(Self.status(.internalServerError, reason: "InternalError", "cannot reach the runtime's streaming server at \(host):\(port): \(error)"))
             }
@@ -216,7 +216,7 @@ public final class KubeletSecureServer: Sendable {
                 try await StreamProxy.splice(client: channel, removing: [KubeletSecureServer.encoderName, KubeletSecureServer.decoderName], backend: backend)
             } catch {
                 logger.warning("stream ended with an error", metadata: ["error": "\(error)"])
-                try? await backend.close()
+                try? await backend.channel.close()
                 try? await channel.close()
             }
             return .spliced

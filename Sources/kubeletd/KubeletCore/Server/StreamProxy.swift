@@ -76,29 +76,43 @@ public enum StreamProxy {
         return Array((text + "\r\n").utf8)
     }
 
+    /// A connected backend and its relay (kept here: when the backend answers and closes at once,
+    /// its pipeline is gone before the splice starts, but the answer waits in the relay).
+    struct Backend: Sendable {
+        let channel: Channel
+        let relay: NIOLoopBound<RelayHandler>
+    }
+
     /// Connects to the backend (TLS when `tls` is given) and sends the request; its answer waits
     /// in the backend's relay until `splice`.
-    static func connect(host: String, port: Int, tls: NIOSSLContext?, request: [UInt8]) async throws -> Channel {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+    static func connect(host: String, port: Int, tls: NIOSSLContext?, request: [UInt8]) async throws -> Backend {
+        let backend = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(10))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
+            .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tls {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil))
                     }
-                    try channel.pipeline.syncOperations.addHandler(RelayHandler(relaying: true))
+                    let relay = RelayHandler(relaying: true)
+                    try channel.pipeline.syncOperations.addHandler(relay)
+                    return Backend(channel: channel, relay: NIOLoopBound(relay, eventLoop: channel.eventLoop))
                 }
             }
-            .connect(host: host, port: port).get()
-        try await channel.writeAndFlush(ByteBuffer(bytes: request))
-        return channel
+        do {
+            try await backend.channel.writeAndFlush(ByteBuffer(bytes: request))
+        } catch {
+            try? await backend.channel.close()
+            throw error
+        }
+        return backend
     }
 
     /// Turns the client connection into a raw byte pipe to `backend`: the named HTTP handlers are
     /// removed (the decoder last, handing on bytes it already read), the client's relay starts,
     /// then the backend's. Returns when both sides are closed.
-    static func splice(client: Channel, removing names: [String], backend: Channel) async throws {
+    static func splice(client: Channel, removing names: [String], backend connected: Backend) async throws {
+        let backend = connected.channel
         try await client.eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
             do {
                 let relay = try client.pipeline.syncOperations.handler(type: RelayHandler.self)
@@ -113,8 +127,7 @@ public enum StreamProxy {
             return future.map { client.read() }
         }.get()
         try await backend.eventLoop.submit {
-            let relay = try backend.pipeline.syncOperations.handler(type: RelayHandler.self)
-            relay.startRelaying(to: client)
+            connected.relay.value.startRelaying(to: client)
         }.get()
         try? await client.closeFuture.get()
         try? await backend.close()
