@@ -11,6 +11,7 @@ import Testing
         s.id = id
         s.metadata.uid = uid
         s.state = state
+        s.labels = [KubeLabels.podUID: uid, KubeLabels.managedBy: "true"]
         return s
     }
 
@@ -22,7 +23,7 @@ import Testing
         c.metadata.name = name
         c.metadata.attempt = attempt
         c.state = state
-        c.labels = [KubeLabels.podUID: uid]
+        c.labels = [KubeLabels.podUID: uid, KubeLabels.containerName: name, KubeLabels.managedBy: "true"]
         return c
     }
 
@@ -119,5 +120,76 @@ import Testing
         #expect(PodWorker.needsStatus(running, known: Self.observed("c1", .containerRunning, complete: false)))
         #expect(PodWorker.needsStatus(Self.container("c1", uid: "a", .containerExited), known: Self.observed("c1", .containerRunning)))
         #expect(PodWorker.needsStatus(Self.container("c2", uid: "a", attempt: 1), known: Self.observed("c1", .containerRunning)))
+    }
+
+    @Test func aSandboxWithoutThePodLabelIsNotThePods() {
+        // Made by someone else with the pod's UID in its metadata (crictl, a test): not grouped
+        // under the pod, so a worker reading the relist never adopts it.
+        var foreign = Self.sandbox("s-foreign", uid: "a")
+        foreign.labels = [KubeLabels.managedBy: "true"]
+        let s = Self.snapshot([Self.sandbox("s-a", uid: "a"), foreign], [])
+        #expect(s.pods["a"]?.sandboxes.map(\.id) == ["s-a"])
+    }
+
+    static func record(_ sandboxes: [Runtime_V1_PodSandbox], _ containers: [Runtime_V1_Container]) -> PodRecord {
+        PodRecord(sandboxes: sandboxes, containers: containers)
+    }
+
+    @Test func foreignContainersNeverReplaceTheRunningOne() {
+        var live = Self.sandbox("s-a", uid: "a")
+        live.createdAt = 10
+        // A newer ready sandbox without the kubelet's labels, holding a container with the pod's
+        // UID; and in the live sandbox, a higher attempt made by crictl (no kubelet label).
+        var foreignSandbox = Self.sandbox("s-x", uid: "a")
+        foreignSandbox.createdAt = 20
+        foreignSandbox.labels = [KubeLabels.managedBy: "true"]
+        var running = Self.container("c0", uid: "a")
+        running.createdAt = 10
+        var crictl = Self.container("c-crictl", uid: "a", attempt: 3, .containerExited)
+        crictl.createdAt = 30
+        crictl.labels = [KubeLabels.podUID: "a", KubeLabels.containerName: "main"]
+        var elsewhere = Self.container("c-x", uid: "a", attempt: 5, .containerExited)
+        elsewhere.podSandboxID = "s-x"
+        let pick = PodWorker.select(Self.record([live, foreignSandbox], [running, crictl, elsewhere]), uid: "a")
+        #expect(pick.sandboxID == "s-a")
+        #expect(pick.sandboxCount == 2)
+        #expect(pick.current["main"]?.id == "c0")
+        #expect(pick.previous["main"] == nil)
+        // New attempts still skip the names the others hold (the runtime reserves them).
+        #expect(pick.highestAttempt["main"] == 5)
+    }
+
+    @Test func aRunningContainerWinsOverAHigherDeadAttemptAndTheNewestDeadOneIsPrevious() {
+        var older = Self.sandbox("s-old", uid: "a", .sandboxNotready)
+        older.createdAt = 1
+        var live = Self.sandbox("s-a", uid: "a")
+        live.createdAt = 10
+        var first = Self.container("c0", uid: "a", attempt: 0, .containerExited)
+        first.podSandboxID = "s-old"
+        first.createdAt = 2
+        var second = Self.container("c1", uid: "a", attempt: 1, .containerExited)
+        second.createdAt = 11
+        var third = Self.container("c2", uid: "a", attempt: 2, .containerExited)
+        third.createdAt = 12
+        var running = Self.container("c3", uid: "a", attempt: 1)
+        running.createdAt = 13
+        let pick = PodWorker.select(Self.record([older, live], [first, second, third, running]), uid: "a")
+        #expect(pick.sandboxID == "s-a")
+        #expect(pick.sandboxCount == 2)
+        #expect(pick.current["main"]?.id == "c3")
+        #expect(pick.previous["main"]?.id == "c2")
+        // Without a running one: the highest attempt is current, the next newest is previous.
+        let dead = PodWorker.select(Self.record([older, live], [first, second, third]), uid: "a")
+        #expect(dead.current["main"]?.id == "c2")
+        #expect(dead.previous["main"]?.id == "c1")
+    }
+
+    @Test func aFailedSyncIsRetriedAfterUpstreamsJitteredBackOff() {
+        #expect(PodWorker.syncErrorRetry(random: 0) == 10)
+        #expect(PodWorker.syncErrorRetry(random: 0.999) < 15)
+        for _ in 0..<100 {
+            let retry = PodWorker.syncErrorRetry()
+            #expect(retry >= 10 && retry < 15)
+        }
     }
 }

@@ -7,10 +7,27 @@ extension PodWorker {
         nanos > 0 ? rfc3339(Date(timeIntervalSince1970: Double(nanos) / 1e9)) : nil
     }
 
+    /// A dead instance as a terminated state (reason from the runtime, else Completed / Error).
+    static func terminated(_ observed: ObservedContainer) -> ContainerStateTerminated {
+        var terminated = ContainerStateTerminated(
+            exitCode: observed.exitCode,
+            reason: observed.reason.isEmpty ? (observed.exitCode == 0 ? "Completed" : "Error") : observed.reason)
+        terminated.startedAt = rfc3339(nanos: observed.startedAt)
+        terminated.finishedAt = rfc3339(nanos: observed.finishedAt)
+        terminated.containerID = observed.id.isEmpty ? nil : "cri://\(observed.id)"
+        terminated.message = observed.message.isEmpty ? nil : observed.message
+        return terminated
+    }
+
     func containerStatus(_ container: Container) -> ContainerStatus {
         var status = ContainerStatus(name: container.name, image: container.image ?? "")
         let observed = containers[container.name]
-        status.restartCount = Int32(observed?.attempt ?? 0)
+        status.restartCount = Int32(observed?.attempt ?? previousContainers[container.name].map { $0.attempt + 1 } ?? 0)
+        // Upstream: lastState is the previous instance's termination (the current one's while
+        // it waits to be restarted).
+        if let previous = previousContainers[container.name], previous.state == .containerExited {
+            status.lastState = ContainerState(terminated: Self.terminated(previous))
+        }
         if let observed {
             status.containerID = observed.id.isEmpty ? nil : "cri://\(observed.id)"
             status.imageID = observed.imageRef
@@ -21,13 +38,7 @@ extension PodWorker {
                 status.started = verdict.started
                 status.ready = verdict.ready
             case .containerExited:
-                var terminated = ContainerStateTerminated(
-                    exitCode: observed.exitCode,
-                    reason: observed.reason.isEmpty ? (observed.exitCode == 0 ? "Completed" : "Error") : observed.reason)
-                terminated.startedAt = Self.rfc3339(nanos: observed.startedAt)
-                terminated.finishedAt = Self.rfc3339(nanos: observed.finishedAt)
-                terminated.containerID = status.containerID
-                terminated.message = observed.message.isEmpty ? nil : observed.message
+                let terminated = Self.terminated(observed)
                 if let wait = waiting[container.name] {
                     status.state = ContainerState(waiting: ContainerStateWaiting(reason: wait.reason, message: wait.message))
                     status.lastState = ContainerState(terminated: terminated)
@@ -93,10 +104,6 @@ extension PodWorker {
             disruption.message = message
             status.conditions?.append(disruption)
         }
-        if let failure = waiting["*"], status.reason == nil {
-            status.reason = failure.reason
-            status.message = failure.message
-        }
         out.status = status
         return out
     }
@@ -113,4 +120,8 @@ extension PodWorker {
 
     /// Running container IDs and log paths, for /runningpods and /containerLogs.
     public func observedContainers() -> [ObservedContainer] { Array(containers.values) }
+
+    /// The previous (dead) instance of each container, for `/containerLogs?previous=true`: its
+    /// `logPath` is the file to read (attempts need not be consecutive across sandboxes).
+    public func previousObservedContainers() -> [ObservedContainer] { Array(previousContainers.values) }
 }

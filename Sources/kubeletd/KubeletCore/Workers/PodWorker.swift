@@ -61,6 +61,9 @@ public actor PodWorker {
     public private(set) var sandboxID: String?
     public private(set) var sandboxIP: String?
     public private(set) var containers: [String: ObservedContainer] = [:]
+    /// The newest dead instance of each container before the current one (its termination is the
+    /// status's lastState; its container and log stay until container GC removes older ones).
+    public private(set) var previousContainers: [String: ObservedContainer] = [:]
     /// The highest attempt of each container name in any of the pod's sandboxes (from observe).
     var highestAttempt: [String: UInt32] = [:]
     public private(set) var waiting: [String: WaitingReason] = [:]
@@ -81,6 +84,8 @@ public actor PodWorker {
     private var sandboxCount = 0
     /// The earliest time (seconds since 1970) something due needs another sync.
     private var wakeAt: Double?
+    /// After a failed sync: no step is retried before this time (seconds since 1970).
+    private var failedSyncRetryAt: Double?
     /// Set by the eviction manager; carried out by the next sync.
     private var pendingEviction: String?
     /// Transition times of pod conditions.
@@ -117,14 +122,36 @@ public actor PodWorker {
             return nil
         }
         if case .evicted = lifecycle { return nil }
+        let now = Date().timeIntervalSince1970
+        if let until = failedSyncRetryAt, now < until {
+            // Woken during the back-off (by the CRI events of the failed attempt itself, say):
+            // refresh what the status shows, change nothing until the back-off ends.
+            try? await observe()
+            wake(at: until)
+            return max(until - now, 0.01)
+        }
+        failedSyncRetryAt = nil
         do {
             try await observe()
             try await advance()
         } catch {
-            logger.warning("pod sync failed", metadata: ["error": "\(error)"])
-            wake(after: 1)
+            // Upstream's pod workers requeue a pod whose sync failed after backOffPeriod (10 s)
+            // jittered by up to half of it; other pods are not held up (one worker each).
+            let retry = Self.syncErrorRetry()
+            logger.warning("pod sync failed", metadata: ["error": "\(error)", "retry_in": "\(Int(retry.rounded()))s"])
+            failedSyncRetryAt = now + retry
+            wake(after: retry)
         }
         return wakeAt.map { max($0 - Date().timeIntervalSince1970, 0.01) }
+    }
+
+    /// Upstream's `backOffPeriod` and `workerBackOffPeriodJitterFactor` (kubelet.go, pod_workers.go).
+    static let syncErrorBackoff = 10.0
+    static let syncErrorJitter = 0.5
+
+    /// When to retry a failed sync: `wait.Jitter(10s, 0.5)`, i.e. 10 to 15 s.
+    static func syncErrorRetry(random: Double = Double.random(in: 0..<1)) -> Double {
+        syncErrorBackoff * (1 + syncErrorJitter * random)
     }
 
     /// Asks for another sync at `time` (seconds since 1970) at the latest.
@@ -154,10 +181,10 @@ public actor PodWorker {
             async let listed = cri.listContainers(labels: [KubeLabels.podUID: uid])
             record = PodRecord(sandboxes: try await sandboxes, containers: try await listed)
         }
-        sandboxCount = record.sandboxes.count
-        let ready = record.sandboxes.filter { $0.state == .sandboxReady }.max { $0.createdAt < $1.createdAt }
-        if ready?.id != sandboxID { sandboxIP = nil }
-        sandboxID = ready?.id
+        let selection = Self.select(record, uid: uid)
+        sandboxCount = selection.sandboxCount
+        if selection.sandboxID != sandboxID { sandboxIP = nil }
+        sandboxID = selection.sandboxID
         if let id = sandboxID, (sandboxIP ?? "").isEmpty {
             do {
                 sandboxIP = try await cri.sandboxStatus(id).network.ip
@@ -165,28 +192,85 @@ public actor PodWorker {
                 logger.warning("sandbox status failed", metadata: ["sandbox": "\(id)", "error": "\(error)"])
             }
         }
-        // Attempts are counted across sandboxes, like upstream's restart count: a container made
-        // in a new sandbox must not reuse a name (attempt) a dead one of an older sandbox holds.
-        highestAttempt = [:]
-        for c in record.containers {
-            highestAttempt[c.metadata.name] = max(highestAttempt[c.metadata.name] ?? 0, c.metadata.attempt)
+        highestAttempt = selection.highestAttempt
+        let known = Array(containers.values) + Array(previousContainers.values)
+        containers = try await statuses(selection.current, known: known)
+        previousContainers = try await statuses(selection.previous, known: known)
+    }
+
+    /// What the worker reads from one pod's listing (`select`).
+    struct Selection: Sendable {
+        /// The newest ready sandbox this kubelet made for the pod.
+        var sandboxID: String?
+        /// The pod's sandboxes, ready or not, any maker's (the next sandbox's attempt: runtimes
+        /// reserve sandbox names per attempt too).
+        var sandboxCount = 0
+        /// Per container name, the instance the worker manages: in the current sandbox, a running
+        /// (or created) one before any other, then the highest attempt, then the newest.
+        var current: [String: Runtime_V1_Container] = [:]
+        /// Per container name, the newest dead instance other than `current`, in any of the
+        /// pod's sandboxes: its termination is `lastState`, its log is `--previous`.
+        var previous: [String: Runtime_V1_Container] = [:]
+        /// The highest attempt of each name among every container carrying the pod's UID, ours
+        /// or not (a runtime reserves names per attempt: a new one must not collide).
+        var highestAttempt: [String: UInt32] = [:]
+    }
+
+    /// Picks the pod's sandbox and containers from a listing by pod UID, like upstream's
+    /// kuberuntime: only objects whose labels are the ones this kubelet writes count (the pod UID
+    /// label, the container-name label matching the container's name, and this kubelet's own
+    /// label), so a container or sandbox someone else made with the pod's UID (crictl, a test)
+    /// never becomes the pod's, and a running container is kept whatever else exists.
+    static func select(_ record: PodRecord, uid: String) -> Selection {
+        var out = Selection()
+        let sandboxes = record.sandboxes.filter {
+            $0.labels[KubeLabels.podUID] == uid && $0.labels[KubeLabels.managedBy] == "true"
         }
-        var latest: [String: ObservedContainer] = [:]
-        for c in record.containers where c.podSandboxID == sandboxID {
+        out.sandboxCount = record.sandboxes.count
+        out.sandboxID = sandboxes.filter { $0.state == .sandboxReady }.max { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }?.id
+        let ourSandboxes = Set(sandboxes.map(\.id))
+        var owned: [Runtime_V1_Container] = []
+        for c in record.containers where c.labels[KubeLabels.podUID] == uid {
             let name = c.metadata.name
-            if let have = latest[name], have.attempt > c.metadata.attempt { continue }
-            if let known = containers[name], !Self.needsStatus(c, known: known) {
-                latest[name] = known
+            out.highestAttempt[name] = max(out.highestAttempt[name] ?? 0, c.metadata.attempt)
+            if c.labels[KubeLabels.managedBy] == "true", c.labels[KubeLabels.containerName] == name,
+               ourSandboxes.contains(c.podSandboxID) {
+                owned.append(c)
+            }
+        }
+        func active(_ c: Runtime_V1_Container) -> Bool { c.state == .containerRunning || c.state == .containerCreated }
+        func rank(_ c: Runtime_V1_Container) -> (Int, UInt32, Int64, String) { (active(c) ? 1 : 0, c.metadata.attempt, c.createdAt, c.id) }
+        for c in owned where c.podSandboxID == out.sandboxID {
+            let name = c.metadata.name
+            if let have = out.current[name], rank(have) >= rank(c) { continue }
+            out.current[name] = c
+        }
+        for c in owned where !active(c) && out.current[c.metadata.name]?.id != c.id {
+            let name = c.metadata.name
+            if let have = out.previous[name],
+               (have.createdAt, have.metadata.attempt, have.id) >= (c.createdAt, c.metadata.attempt, c.id) { continue }
+            out.previous[name] = c
+        }
+        return out
+    }
+
+    /// The observed state of each selected container: what the worker already knows when the
+    /// listing shows the same instance in the same state, else ContainerStatus.
+    func statuses(_ selected: [String: Runtime_V1_Container], known: [ObservedContainer]) async throws -> [String: ObservedContainer] {
+        var out: [String: ObservedContainer] = [:]
+        for (name, c) in selected {
+            if let have = known.first(where: { $0.id == c.id }), !Self.needsStatus(c, known: have) {
+                out[name] = have
                 continue
             }
             let status = try await cri.containerStatus(c.id)
-            latest[name] = ObservedContainer(
+            out[name] = ObservedContainer(
                 id: c.id, name: name, attempt: c.metadata.attempt, state: status.state, createdAt: status.createdAt,
                 startedAt: status.startedAt, finishedAt: status.finishedAt, exitCode: status.exitCode,
                 reason: status.reason, message: status.message, image: status.image.image, imageRef: status.imageRef,
                 logPath: status.logPath)
         }
-        containers = latest
+        return out
     }
 
     func advance() async throws {
@@ -413,10 +497,12 @@ public actor PodWorker {
             sandboxCount += 1
             logger.info("sandbox started", metadata: ["sandbox": "\(sandboxID ?? "")"])
         } catch {
-            waiting["*"] = WaitingReason(reason: "FailedCreatePodSandBox", message: "\(error)")
+            // Upstream records this as a Warning event (reason FailedCreatePodSandBox) and the
+            // containers stay Waiting/ContainerCreating; without an event sink it is this log line.
+            logger.warning("Failed to create pod sandbox", metadata: [
+                "event": "Warning", "reason": "FailedCreatePodSandBox", "error": "\(error)"])
             throw error
         }
-        waiting["*"] = nil
         sandboxIP = try? await cri.sandboxStatus(sandboxID ?? "").network.ip
         // A new sandbox means every container starts over (init containers rerun).
         containers = [:]
@@ -496,7 +582,9 @@ public actor PodWorker {
             throw error
         }
         waiting[container.name] = nil
-        if let previous { try? await cri.removeContainer(previous.id) }
+        // The dead instance stays (upstream keeps it for lastState and `logs --previous`);
+        // container GC removes the older ones.
+        if let previous { previousContainers[container.name] = previous }
         logger.info("container started", metadata: ["container": "\(container.name)", "attempt": "\(attempt)"])
         containers[container.name] = ObservedContainer(
             id: id, name: container.name, attempt: attempt, state: .containerRunning, createdAt: 0,

@@ -36,12 +36,14 @@ public struct RuntimeSnapshot: Sendable {
         self.pods = pods
     }
 
-    /// Groups one ListPodSandbox and one ListContainers answer by pod UID (the sandbox's
-    /// metadata.uid, the container's `io.kubernetes.pod.uid` label).
+    /// Groups one ListPodSandbox and one ListContainers answer by pod UID: the
+    /// `io.kubernetes.pod.uid` label of each, the same selection a worker's own listing makes
+    /// (a sandbox whose metadata names the pod but which lacks the label is not the pod's).
     public init(taken: ContinuousClock.Instant, sandboxes: [Runtime_V1_PodSandbox], containers: [Runtime_V1_Container]) {
         var pods: [String: PodRecord] = [:]
         for sandbox in sandboxes {
-            pods[sandbox.metadata.uid, default: PodRecord()].sandboxes.append(sandbox)
+            guard let uid = sandbox.labels[KubeLabels.podUID] else { continue }
+            pods[uid, default: PodRecord()].sandboxes.append(sandbox)
         }
         for container in containers {
             guard let uid = container.labels[KubeLabels.podUID] else { continue }
