@@ -184,6 +184,18 @@ import Testing
 }
 
 @Suite struct LogRotationTests {
+    @Test func theLogPathIsBuiltFromTheListingsAsTheKubeletAskedForIt() throws {
+        // Rotation stats this path first and asks ContainerStatus only for logs at the limit.
+        var pod = try ManifestDecoder.decodePod(Array("metadata: {name: web-n1, namespace: team, uid: u1}\nspec: {containers: [{name: app, image: i}]}\n".utf8), source: "t")
+        PodDefaults.apply(&pod)
+        let builder = CRIConfigBuilder(rootDirectory: "/var/lib/kubelet", cgroupLayout: nil)
+        let sandbox = builder.sandboxConfig(pod, attempt: 2)
+        let container = builder.containerConfig(pod, pod.spec.containers[0], attempt: 7, environment: [])
+        #expect(LogRotation.logPath(sandbox: sandbox.metadata, container: container.metadata)
+                == sandbox.logDirectory + "/" + container.logPath)
+        #expect(LogRotation.logPath(sandbox: sandbox.metadata, container: container.metadata) == "/var/log/pods/team_web-n1_u1/app/7.log")
+    }
+
     let log = "/var/log/pods/ns_p_uid/main/0.log"
 
     @Test func rotatedNamesCarryAUTCTimestamp() {

@@ -58,3 +58,32 @@ def test_chatty_container_log_is_rotated_compressed_and_pruned(node, manifests):
     # The runtime writes to the reopened file: it grows again after a rotation.
     assert numbers(node.get(f"/containerLogs/default/chatty-{node.node_name}/main?tailLines=1"))[0] >= current_numbers[-1]
     assert "rotated container log" in node.log("kubeletd")
+
+
+def container_status_calls(node):
+    for line in node.get("/metrics").splitlines():
+        if line.startswith('kubelet_runtime_operations_total{operation_type="container_status"} '):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_a_small_log_is_checked_without_asking_the_runtime(node, manifests):
+    """Rotation stats each running container's log where the kubelet put it and asks the
+    runtime (ContainerStatus) only about logs at the limit: a quiet container costs no call."""
+    manifests("quiet.yaml", f"""apiVersion: v1
+kind: Pod
+metadata: {{name: quiet}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: {node.image}
+    command: [sh, -c, "echo hello; sleep 3600"]
+""")
+    node.wait_for(lambda: status(node, "quiet").get("phase") == "Running", what="Running")
+    node.wait_for(lambda: glob.glob(f"/var/log/pods/default_quiet-{node.node_name}_*/main/0.log"), what="the log")
+    time.sleep(2)
+    before = container_status_calls(node)
+    time.sleep(6)  # six rotation passes (containerLogMonitorInterval 1s)
+    assert container_status_calls(node) == before
+    assert node.get(f"/containerLogs/default/quiet-{node.node_name}/main").splitlines()[-1] == "hello"

@@ -83,6 +83,13 @@ public enum LogRotation {
         for file in [log] + rotatedFiles(of: log) { try? FileManager.default.removeItem(atPath: file) }
     }
 
+    /// Where the kubelet asks the runtime to write a container's log, from what ListPodSandbox
+    /// and ListContainers report (upstream's BuildContainerLogsDirectory + `<attempt>.log`).
+    public static func logPath(sandbox: Runtime_V1_PodSandboxMetadata, container: Runtime_V1_ContainerMetadata) -> String {
+        "\(CRIConfigBuilder.logDirectory(namespace: sandbox.namespace, name: sandbox.name, uid: sandbox.uid))/"
+            + CRIConfigBuilder.logFile(container: container.name, attempt: container.attempt)
+    }
+
     static func fileSize(_ path: String) -> Int64? {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
         return (attributes[.size] as? NSNumber)?.int64Value
@@ -102,12 +109,19 @@ public struct LogRotator: Sendable {
     }
 
     /// One pass over the running containers in this kubelet's sandboxes; returns the containers
-    /// whose log was rotated.
+    /// whose log was rotated. Each log is stat'ed where the kubelet put it (the pod's log
+    /// directory from the sandbox's metadata, `<container>/<attempt>.log`); only a log at the
+    /// limit, or not found there, costs a ContainerStatus (for the runtime's own path). An idle
+    /// node's pass is two list calls.
     @discardableResult
     public func rotateAll(now: Date = Date()) async throws -> [String] {
-        let ours = Set(try await cri.listSandboxes(labels: [KubeLabels.managedBy: "true"]).map(\.id))
+        let sandboxes = try await cri.listSandboxes(labels: [KubeLabels.managedBy: "true"])
+        let ours = Dictionary(sandboxes.map { ($0.id, $0.metadata) }, uniquingKeysWith: { a, _ in a })
         var rotated: [String] = []
-        for c in try await cri.listContainers() where c.state == .containerRunning && ours.contains(c.podSandboxID) {
+        for c in try await cri.listContainers() where c.state == .containerRunning {
+            guard let sandbox = ours[c.podSandboxID] else { continue }
+            let expected = LogRotation.logPath(sandbox: sandbox, container: c.metadata)
+            if let size = LogRotation.fileSize(expected), size < policy.maxSize { continue }
             guard let log = try? await cri.containerStatus(c.id).logPath, !log.isEmpty else { continue }
             var size = LogRotation.fileSize(log)
             if size == nil {

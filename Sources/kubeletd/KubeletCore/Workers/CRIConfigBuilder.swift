@@ -43,8 +43,16 @@ public struct CRIConfigBuilder: Sendable {
     }
 
     public static func logDirectory(_ pod: Pod) -> String {
-        "/var/log/pods/\(pod.metadata.namespace ?? "default")_\(pod.metadata.name ?? "")_\(pod.metadata.uid ?? "")"
+        logDirectory(namespace: pod.metadata.namespace ?? "default", name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "")
     }
+
+    /// `/var/log/pods/<namespace>_<name>_<uid>` (upstream's BuildPodLogsDirectory).
+    public static func logDirectory(namespace: String, name: String, uid: String) -> String {
+        "/var/log/pods/\(namespace)_\(name)_\(uid)"
+    }
+
+    /// A container's log file relative to the pod's log directory: `<name>/<attempt>.log`.
+    public static func logFile(container: String, attempt: UInt32) -> String { "\(container)/\(attempt).log" }
 
     public func podDirectory(_ pod: Pod) -> String { "\(rootDirectory)/pods/\(pod.metadata.uid ?? "")" }
 
@@ -184,7 +192,7 @@ public struct CRIConfigBuilder: Sendable {
                          KubeLabels.managedBy: "true"]
         config.annotations = [KubeLabels.restartCount: String(attempt),
                               KubeLabels.terminationGrace: String(pod.spec.terminationGracePeriodSeconds ?? 30)]
-        config.logPath = "\(container.name)/\(attempt).log"
+        config.logPath = CRIConfigBuilder.logFile(container: container.name, attempt: attempt)
         config.stdin = container.stdin ?? false
         config.tty = container.tty ?? false
         for mount in container.volumeMounts ?? [] {
