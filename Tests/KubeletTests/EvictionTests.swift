@@ -1,3 +1,6 @@
+import Foundation
+import Logging
+import SystemCore
 import Testing
 
 @testable import KubeletCore
@@ -163,5 +166,52 @@ import Testing
         #expect(fs.bytes.capacity > 0 && fs.bytes.available <= fs.bytes.capacity)
         #expect(fs.inodes.capacity >= fs.inodes.available)
         #expect(NodeSignals.filesystem("/no/such/dir") == nil)
+    }
+
+    @Test func staticPodsAreCriticalAndNeverRankedWhileOtherPodsStillAre() throws {
+        // A standalone node's pods all come from files; a pod from the API server (cluster mode)
+        // or another source that is not a file is what may be evicted.
+        var fromFile = try StaticPod.load(Array("metadata: {name: web}\nspec: {containers: [{name: c, image: i}]}\n".utf8),
+                                         source: "/m/web.yaml", nodeName: "n1")
+        #expect(StaticPod.isStaticOrMirror(fromFile))
+        var fromAPI = fromFile
+        fromAPI.metadata.annotations = [StaticPod.configSourceAnnotation: "api"]
+        #expect(!StaticPod.isStaticOrMirror(fromAPI))
+        fromAPI.metadata.annotations?[StaticPod.configMirrorAnnotation] = "abc"
+        #expect(StaticPod.isStaticOrMirror(fromAPI))
+        fromFile.metadata.annotations = nil
+        #expect(!StaticPod.isStaticOrMirror(fromFile))
+
+        let pods = [
+            EvictionCandidate(uid: "static-hog", name: "static-hog", qos: .bestEffort, isStatic: true,
+                              memoryUsage: 900 * Self.mi, diskUsage: 900 * Self.mi, processes: 900),
+            EvictionCandidate(uid: "g", name: "g", qos: .guaranteed, memoryRequest: 64 * Self.mi, memoryUsage: 60 * Self.mi,
+                              diskUsage: 1, processes: 1),
+            EvictionCandidate(uid: "be", name: "be", qos: .bestEffort, memoryUsage: 5 * Self.mi, diskUsage: 2, processes: 2),
+        ]
+        #expect(pods[0].isCritical && !pods[1].isCritical)
+        for signal in [EvictionSignal.memoryAvailable, .nodeFsAvailable, .nodeFsInodesFree, .pidAvailable] {
+            #expect(!EvictionRanking.rank(pods, for: signal).contains { $0.uid == "static-hog" })
+        }
+        #expect(EvictionRanking.rank(pods, for: .memoryAvailable).map(\.uid) == ["be", "g"])
+        #expect(EvictionRanking.rank([pods[0]], for: .memoryAvailable).isEmpty)
+    }
+
+    @Test func kubepodsMemoryIsReadWherePodCgroupsMadeIt() throws {
+        let fake = PodCgroupFakeFiles(controllers: ["cpu", "memory", "pids"])
+        let cgroups = PodCgroups(mountPoint: fake.root, layout: CgroupLayout(cgroupRoot: "/swiftlet"), allocatable: nil,
+                                 files: fake, logger: Logger(label: "test"))
+        let signals = NodeSignals(rootDirectory: "/", podCgroups: cgroups)
+        #expect(signals.kubepodsDirectory == fake.root + "/swiftlet/kubepods")
+        try FileManager.default.createDirectory(atPath: fake.root + "/swiftlet/kubepods", withIntermediateDirectories: true)
+        try "1073741824\n".write(toFile: fake.root + "/swiftlet/kubepods/memory.max", atomically: false, encoding: .utf8)
+        try "536870912\n".write(toFile: fake.root + "/swiftlet/kubepods/memory.current", atomically: false, encoding: .utf8)
+        try "anon 1\ninactive_file 134217728\n".write(toFile: fake.root + "/swiftlet/kubepods/memory.stat", atomically: false, encoding: .utf8)
+        // 1 GiB limit − (512 MiB usage − 128 MiB inactive file) = 640 MiB left.
+        #expect(signals.kubepodsMemory() == 640 * Self.mi)
+        // No limit ("max"), or no QoS cgroups at all: nothing to add to MemAvailable.
+        try "max\n".write(toFile: fake.root + "/swiftlet/kubepods/memory.max", atomically: false, encoding: .utf8)
+        #expect(signals.kubepodsMemory() == nil)
+        #expect(NodeSignals(rootDirectory: "/", podCgroups: nil).kubepodsMemory() == nil)
     }
 }

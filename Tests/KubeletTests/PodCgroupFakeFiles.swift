@@ -12,6 +12,13 @@ import SystemPackage
 /// `cgroup.subtree_control` accepts only controllers listed in `cgroup.controllers` and makes
 /// them available to the children, `cgroup.kill` empties `cgroup.procs` below it, rmdir refuses a
 /// cgroup with children (ENOTEMPTY) or processes (EBUSY). Every write is logged.
+///
+/// Not shared with `Tests/RuntimeTests/CgroupFakeFileSystem.swift`, which fakes the same
+/// cgroupfs rules for the runtime: SwiftPM test targets cannot import each other, KubeletCore does
+/// not depend on Runtime, and the two sides fake different protocols (`CgroupFiles` here,
+/// Runtime's `CgroupFileSystem`, which has no `pause`). One fake needs one protocol (e.g. in
+/// SystemCore, implemented by both libraries) and a test-support target both test targets depend
+/// on, i.e. a Package.swift change (requested from the lead).
 final class PodCgroupFakeFiles: CgroupFiles {
     struct Write: Equatable, CustomStringConvertible {
         var path: String  // relative to the root, e.g. "kubepods/cpu.weight"

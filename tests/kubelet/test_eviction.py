@@ -1,4 +1,8 @@
-"""Hard eviction (evictionHard) end to end, over containerd and swiftlet-cri.
+"""Hard eviction (evictionHard) end to end, over containerd and swiftlet-cri: on a standalone
+node every pod is static, and static pods are critical (never evicted, like upstream), so what a
+user sees is the node condition, its log lines and metrics, and pods that keep running. The
+ranking that picks among non-static pods (which a standalone node does not have) is unit-tested
+(EvictionTests).
 
 Deterministic on a shared host: the kubelet's --root-dir is a 64 MiB tmpfs made for the test,
 so nodefs.available is that tmpfs alone (no other process on the machine moves it), and a
@@ -117,7 +121,17 @@ def metric(node, name, **labels):
     return None
 
 
-def test_disk_pressure_evicts_the_best_effort_writer_and_keeps_the_guaranteed_pod(kubelet):
+def running_unharmed(node, name):
+    st = status(node, name)
+    main = st.get("containerStatuses", [{}])[0]
+    return st.get("phase") == "Running" and not st.get("reason") and "running" in main.get("state", {}) \
+        and main.get("restartCount") == 0
+
+
+def test_disk_pressure_is_reported_and_static_pods_are_never_evicted(kubelet):
+    """Upstream never evicts static pods (IsCriticalPod): on a standalone node, where every pod
+    comes from a manifest, pressure sets the node condition and is logged, and the pods run on.
+    Eviction itself (ranking, one pod per period) applies to pods from other sources."""
     node = kubelet({"nodefs.available": "24Mi"})
     kubelet.write("keep.yaml", guaranteed("keep", node.image))
     node.wait_for(lambda: status(node, "keep").get("phase") == "Running", what="guaranteed pod Running")
@@ -125,35 +139,29 @@ def test_disk_pressure_evicts_the_best_effort_writer_and_keeps_the_guaranteed_po
     kubelet.write("fill.yaml", best_effort(
         "fill", node.image, "sleep 1; dd if=/dev/zero of=/scratch/fill bs=1048576 count=48; sleep 3600"))
 
-    st = node.wait_for(lambda: (s := status(node, "fill")).get("reason") == "Evicted" and s, timeout=60,
-                       what="the BestEffort writer evicted")
-    assert st["phase"] == "Failed"
-    assert "nodefs.available" in st["message"] and "24Mi" in st["message"], st["message"]
-    assert any(c["type"] == "DisruptionTarget" and c["status"] == "True" for c in st["conditions"])
-    # The pressure came and went, and the kubelet said so.
-    node.wait_for(lambda: "node condition DiskPressure is now False" in node.log("kubeletd"), timeout=30,
-                  what="DiskPressure back to False")
+    node.wait_for(lambda: metric(node, "kubelet_node_condition", condition="DiskPressure") == 1, timeout=60,
+                  what="DiskPressure True")
+    node.wait_for(lambda: all(f"{n}-{node.node_name}" in "".join(
+        l for l in node.log("kubeletd").splitlines() if "cannot evict a critical pod" in l) for n in ("fill", "keep")),
+        timeout=30, what="both static pods reported as not evictable")
     log = node.log("kubeletd")
-    assert "node condition DiskPressure is now True" in log
-    assert metric(node, "kubelet_evictions", eviction_signal="nodefs.available") == 1
-    assert metric(node, "kubelet_node_condition", condition="DiskPressure") == 0
-    # Its emptyDir is gone (that is what relieved the pressure); the space is back.
-    free = metric(node, "kubelet_eviction_signal_available", eviction_signal="nodefs.available")
-    assert free > 40 * 2**20, free
-
-    # Several monitoring periods later: the Guaranteed pod still runs, the evicted one is not
-    # restarted (a static pod stays Failed until its manifest changes).
+    assert "node condition DiskPressure is now True" in log and "nodefs.available available" in log
+    assert metric(node, "kubelet_eviction_signal_available", eviction_signal="nodefs.available") < 24 * 2**20
+    # Several monitoring periods later: nothing was evicted; both pods still run, never restarted.
     time.sleep(4)
-    assert status(node, "keep").get("phase") == "Running"
-    assert not status(node, "keep").get("reason")
-    st = status(node, "fill")
-    assert st["phase"] == "Failed" and st["reason"] == "Evicted"
-    assert metric(node, "kubelet_evictions", eviction_signal="nodefs.available") == 1
-    assert evicted_in_order(node) == ["fill"]
+    assert running_unharmed(node, "fill"), status(node, "fill")
+    assert running_unharmed(node, "keep"), status(node, "keep")
+    assert evicted_in_order(node) == []
+    assert not metric(node, "kubelet_evictions", eviction_signal="nodefs.available")
+    # Reported once per pod while the pressure lasts, not every period.
+    assert node.log("kubeletd").count("cannot evict a critical pod") == 2
 
-    # A changed manifest is a new pod: it runs.
-    kubelet.write("fill.yaml", best_effort("fill", node.image, "sleep 3600"))
-    node.wait_for(lambda: status(node, "fill").get("phase") == "Running", timeout=60, what="edited pod Running")
+    # The operator relieves it: the writer's manifest removed, its emptyDir goes with it.
+    (node.manifests / "fill.yaml").unlink()
+    node.wait_for(lambda: "node condition DiskPressure is now False" in node.log("kubeletd"), timeout=60,
+                  what="DiskPressure back to False")
+    assert metric(node, "kubelet_node_condition", condition="DiskPressure") == 0
+    assert running_unharmed(node, "keep")
 
 
 def meminfo_kib():
@@ -164,23 +172,25 @@ def meminfo_kib():
     return out
 
 
-def test_memory_pressure_evicts_best_effort_before_guaranteed_one_per_period(kubelet):
+def test_memory_pressure_is_reported_and_static_pods_keep_running(kubelet):
     # The kernel and the host's processes alone use more than 256 MiB, so the threshold stays
-    # crossed and the eviction manager keeps evicting, one pod per period, in upstream's order.
+    # crossed for the whole test.
     mem = meminfo_kib()
     threshold = mem["MemTotal"] - 256 * 1024
     if mem["MemAvailable"] >= threshold:
         pytest.skip("this host has almost all its memory available")
-    node = kubelet({"memory.available": f"{threshold}Ki"}, period=2)
-    # BestEffort written first: a pass that sees only it or both must pick it first either way.
+    node = kubelet({"memory.available": f"{threshold}Ki"}, period=1)
     kubelet.write("be.yaml", best_effort("be", node.image))
     kubelet.write("g.yaml", guaranteed("g", node.image))
-    node.wait_for(lambda: status(node, "be").get("reason") == "Evicted", timeout=60, what="BestEffort evicted")
-    node.wait_for(lambda: status(node, "g").get("reason") == "Evicted", timeout=60, what="Guaranteed evicted next")
-    assert evicted_in_order(node) == ["be", "g"]
+    node.wait_for(lambda: running_unharmed(node, "be") and running_unharmed(node, "g"), timeout=60, what="both pods Running")
+    node.wait_for(lambda: node.log("kubeletd").count("cannot evict a critical pod") == 2, timeout=30,
+                  what="both static pods reported as not evictable")
+    time.sleep(3)
     assert metric(node, "kubelet_node_condition", condition="MemoryPressure") == 1
-    assert metric(node, "kubelet_evictions", eviction_signal="memory.available") == 2
-    assert "memory.available" in status(node, "g")["message"]
+    assert "node condition MemoryPressure is now True" in node.log("kubeletd")
+    assert running_unharmed(node, "be") and running_unharmed(node, "g")
+    assert evicted_in_order(node) == []
+    assert not metric(node, "kubelet_evictions", eviction_signal="memory.available")
 
 
 def test_invalid_eviction_threshold_stops_startup_naming_the_field(tmp_path):

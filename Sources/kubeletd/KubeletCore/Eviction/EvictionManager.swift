@@ -5,7 +5,8 @@ import Logging
 /// Hard eviction (KubeletConfiguration.evictionHard): every monitoring period it observes the
 /// configured signals; while one is below its threshold it sets the node condition
 /// (MemoryPressure, DiskPressure, PIDPressure), ranks the active pods for that signal like
-/// upstream and evicts one: killed at once, Failed with reason Evicted, not restarted.
+/// upstream and evicts one: killed at once, Failed with reason Evicted, not restarted. Critical
+/// pods (static and mirror pods, system-critical priority) are never evicted, like upstream.
 ///
 /// Owns the node conditions (published through `KubeletMetrics`); the pods stay owned by their
 /// workers, which carry out an eviction on their own task.
@@ -17,6 +18,8 @@ public actor EvictionManager {
     let period: Double
     let logger: Logger
     private var conditions: [NodeCondition: Bool] = [:]
+    /// Critical pods already reported as not evictable during the current pressure.
+    private var reportedCritical: Set<String> = []
 
     public init(thresholds: [EvictionThreshold], manager: PodManager, cri: CRIClient, signals: NodeSignals,
                 period: Double = 10, logger: Logger) {
@@ -66,10 +69,22 @@ public actor EvictionManager {
         }
         manager.metrics.pressure(conditions: Dictionary(uniqueKeysWithValues: now.map { ($0.key.rawValue, $0.value) }),
                                  signals: published)
-        guard let threshold = EvictionDecision.first(crossed, observations) else { return nil }
+        guard let threshold = EvictionDecision.first(crossed, observations) else {
+            reportedCritical = []
+            return nil
+        }
         var candidates = await manager.evictionCandidates()
+        // Upstream refuses to evict critical pods (static, mirror, system-critical priority) and
+        // says so for each; here once per pod while the pressure lasts, not every period.
+        for c in candidates where c.candidate.isCritical && !reportedCritical.contains(c.candidate.uid) {
+            reportedCritical.insert(c.candidate.uid)
+            logger.warning("eviction manager: cannot evict a critical pod", metadata: [
+                "pod": "\(c.candidate.name)", "static": "\(c.candidate.isStatic)", "priority": "\(c.candidate.priority)",
+                "signal": "\(threshold.signal.rawValue)", "threshold": "\(threshold.text)"])
+        }
+        candidates = candidates.filter { !$0.candidate.isCritical }
         if candidates.isEmpty {
-            logger.info("node under pressure but no pod to evict", metadata: ["signal": "\(threshold.signal.rawValue)"])
+            logger.debug("node under pressure but no pod may be evicted", metadata: ["signal": "\(threshold.signal.rawValue)"])
             return nil
         }
         candidates = await measure(candidates, for: threshold.signal)

@@ -7,14 +7,28 @@ import SystemCore
 /// containerfs from CRI ImageFsInfo, pids from the kernel's task limits and count.
 public struct NodeSignals: Sendable {
     public let rootDirectory: String
-    /// The kubepods cgroup (e.g. `/kubepods` under cgroupRoot).
-    public let kubepodsCgroup: String
-    public let cgroupMount: String
+    /// The kubepods cgroup's directory (on the cgroup v2 mount `PodCgroups` found); nil when the
+    /// kubelet makes no QoS cgroups (cgroupsPerQOS: false), so there is no limit to read.
+    public let kubepodsDirectory: String?
 
-    public init(rootDirectory: String, kubepodsCgroup: String, cgroupMount: String = "/sys/fs/cgroup") {
+    /// - Parameter podCgroups: the kubelet's pod cgroups (nil with cgroupsPerQOS: false): the
+    ///   kubepods cgroup is read where they made it, on the mount they found.
+    public init(rootDirectory: String, podCgroups: PodCgroups?) {
+        self.init(rootDirectory: rootDirectory, kubepodsDirectory: podCgroups.map { $0.directory($0.layout.kubepods) })
+    }
+
+    public init(rootDirectory: String, kubepodsDirectory: String?) {
         self.rootDirectory = rootDirectory
-        self.kubepodsCgroup = kubepodsCgroup
-        self.cgroupMount = cgroupMount
+        self.kubepodsDirectory = kubepodsDirectory
+    }
+
+    /// Until `Kubelet` passes its `PodCgroups`: the mount found by the same rule (SystemCore's
+    /// `Cgroup2Mounts`, as `PodCgroups.start` does), not a guess.
+    @available(*, deprecated, message: "pass the kubelet's PodCgroups: init(rootDirectory:podCgroups:)")
+    public init(rootDirectory: String, kubepodsCgroup: String) {
+        let mount = (try? FileSystem.readString("/proc/self/mountinfo"))
+            .flatMap { Cgroup2Mounts.preferred(Cgroup2Mounts.mountPoints(inMountInfo: $0)) }
+        self.init(rootDirectory: rootDirectory, kubepodsDirectory: mount.map { $0 + kubepodsCgroup })
     }
 
     /// Observes the signals asked for; a signal that cannot be read is left out (and logged by the caller).
@@ -65,7 +79,8 @@ public struct NodeSignals: Sendable {
         return SignalObservation(available: available, capacity: total)
     }
 
-    /// What is left under the kubepods cgroup's memory limit (cgroup v2, else v1), nil without one.
+    /// What is left under the kubepods cgroup's memory limit (cgroup v2: the kubelet makes its
+    /// QoS cgroups only there), nil without one ("max" is no limit).
     func kubepodsMemory() -> Double? {
         func number(_ path: String) -> Double? {
             (try? FileSystem.readString(path)).flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
@@ -78,18 +93,10 @@ public struct NodeSignals: Sendable {
             }
             return 0
         }
-        for v2 in ["\(cgroupMount)\(kubepodsCgroup)", "\(cgroupMount)/unified\(kubepodsCgroup)"] {
-            if let limit = number("\(v2)/memory.max"), let usage = number("\(v2)/memory.current") {
-                let workingSet = max(usage - stat("\(v2)/memory.stat", "inactive_file"), 0)
-                return max(limit - workingSet, 0)
-            }
-        }
-        let v1 = "\(cgroupMount)/memory\(kubepodsCgroup)"
-        if let limit = number("\(v1)/memory.limit_in_bytes"), limit < 4.0e18, let usage = number("\(v1)/memory.usage_in_bytes") {
-            let workingSet = max(usage - stat("\(v1)/memory.stat", "total_inactive_file"), 0)
-            return max(limit - workingSet, 0)
-        }
-        return nil
+        guard let dir = kubepodsDirectory,
+              let limit = number("\(dir)/memory.max"), let usage = number("\(dir)/memory.current") else { return nil }
+        let workingSet = max(usage - stat("\(dir)/memory.stat", "inactive_file"), 0)
+        return max(limit - workingSet, 0)
     }
 
     // MARK: pids
