@@ -317,3 +317,23 @@ def test_an_unknown_protobuf_field_is_refused_with_kind_and_number(api, ns):
     after = get(api, ns, "deployments")["items"]
     assert [(d["metadata"]["name"], d["metadata"]["resourceVersion"]) for d in after] == \
         [(d["metadata"]["name"], d["metadata"]["resourceVersion"]) for d in before]
+
+
+def test_namespace_finalize_subresource(api):
+    # The usual way out of a namespace stuck Terminating: PUT …/finalize with no finalizers.
+    name = "stuck-" + os.urandom(3).hex()
+    api.kubectl("create", "namespace", name)
+    api.kubectl("-n", name, "create", "-f", "-", input=json.dumps({
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "held", "finalizers": ["example.com/hold"]}}))
+    api.kubectl("delete", "namespace", name, "--wait=false")
+    ns = json.loads(api.kubectl("get", "namespace", name, "-o", "json").stdout)
+    assert ns["status"]["phase"] == "Terminating"
+    assert ns["spec"]["finalizers"] == ["kubernetes"]  # held by the configmap's finalizer
+    ns["spec"]["finalizers"] = []
+    r = api.kubectl("replace", "--raw", f"/api/v1/namespaces/{name}/finalize", "-f", "-", input=json.dumps(ns), check=False)
+    if r.returncode != 0 and ("could not find the requested resource" in r.stderr or "not supported on namespaces/finalize" in r.stderr):
+        pytest.xfail(f"namespaces/finalize is not routed yet: {r.stderr.strip()}")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["metadata"]["name"] == name
+    r = api.kubectl("get", "namespace", name, "-o", "json", check=False)
+    assert r.returncode != 0 and "NotFound" in r.stderr, r.stdout
