@@ -163,12 +163,13 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
     def start_runtime(self):
         return self.start_containerd() if self.runtime == "containerd" else self.start_swiftlet_cri()
 
-    def start_swiftlet_cri(self, **overrides):
-        """swiftlet-cri with our CNI plugin, and a registry on 127.0.0.1:5000 holding busybox.
+    def start_swiftlet_cri(self, registry=True, **overrides):
+        """swiftlet-cri with our CNI plugin, and (unless `registry` is False: images come from
+        its image store, `<tmp>/images`) a registry on 127.0.0.1:5000 holding busybox.
         `overrides` replace keys of the daemon's config (e.g. cgroup_enforcement=True in the VM)."""
         t = self.tmp
         for d in ("cni-bin", "cni-conf", "cri-root", "cri-state", "netns", "images", "registry", "ipam", "runc"):
-            (t / d).mkdir()
+            (t / d).mkdir(exist_ok=True)
         bins = bin_dir()
         for name in ("bridge", "host-local"):
             os.symlink(bins / "swiftlet-cni", t / "cni-bin" / name)
@@ -177,6 +178,28 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
                 {"type": "bridge", "bridge": f"klb{self.tag[:6]}", "isGateway": True, "isDefaultGateway": True,
                  "ipMasq": False, "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.77.0.0/16"}]],
                                            "routes": [{"dst": "0.0.0.0/0"}], "dataDir": str(t / "ipam")}}]}))
+        if registry:
+            self.start_registry()
+        self.socket = t / "cri.sock"
+        config = {"listen": str(self.socket), "root_dir": str(t / "cri-root"), "state_dir": str(t / "cri-state"),
+                  "netns_dir": str(t / "netns"), "image_dir": str(t / "images"), "runtime_root": str(t / "runc"),
+                  "cni_conf_dir": str(t / "cni-conf"), "cni_bin_dirs": [str(t / "cni-bin")],
+                  "cgroup_enforcement": False, "restrict_oom_score_adj": True, "cgroup_parent": self.cgroup_root}
+        if registry:
+            config["registry_config"] = str(t / "registries.yaml")
+        config.update(overrides)
+        (t / "cri.json").write_text(json.dumps(config))
+        self.spawn("swiftlet-cri", [str(bins / "swiftlet-cri"), "--config", str(t / "cri.json")])
+        deadline = time.time() + 30
+        while not self.socket.exists():
+            if time.time() > deadline or self.procs["swiftlet-cri"].poll() is not None:
+                raise RuntimeError("swiftlet-cri did not start:\n" + self.log("swiftlet-cri")[-3000:])
+            time.sleep(0.1)
+        return self
+
+    def start_registry(self):
+        """A docker-registry on 127.0.0.1:5000 in the namespace, holding busybox as LOCAL_BUSYBOX."""
+        t = self.tmp
         (t / "registries.yaml").write_text('registries:\n  "127.0.0.1:5000":\n    plainHTTP: true\n')
         (t / "registry.yml").write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {t / 'registry'}\n"
                                         "http:\n  addr: 127.0.0.1:5000\n")
@@ -189,21 +212,6 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
         archive = busybox_oci_archive(t / "busybox.tar", "1", cmd=("sh",))
         self.netns_exec(["skopeo", "copy", "--format", "v2s2", "--dest-tls-verify=false", f"oci-archive:{archive}",
                          f"docker://{LOCAL_BUSYBOX}"])
-        self.socket = t / "cri.sock"
-        config = {"listen": str(self.socket), "root_dir": str(t / "cri-root"), "state_dir": str(t / "cri-state"),
-                  "netns_dir": str(t / "netns"), "image_dir": str(t / "images"), "runtime_root": str(t / "runc"),
-                  "cni_conf_dir": str(t / "cni-conf"), "cni_bin_dirs": [str(t / "cni-bin")],
-                  "cgroup_enforcement": False, "restrict_oom_score_adj": True, "cgroup_parent": self.cgroup_root,
-                  "registry_config": str(t / "registries.yaml")}
-        config.update(overrides)
-        (t / "cri.json").write_text(json.dumps(config))
-        self.spawn("swiftlet-cri", [str(bins / "swiftlet-cri"), "--config", str(t / "cri.json")])
-        deadline = time.time() + 30
-        while not self.socket.exists():
-            if time.time() > deadline or self.procs["swiftlet-cri"].poll() is not None:
-                raise RuntimeError("swiftlet-cri did not start:\n" + self.log("swiftlet-cri")[-3000:])
-            time.sleep(0.1)
-        return self
 
     def runtime_containers(self):
         """IDs of every container the runtime holds (through the kubelet-independent CLI)."""
@@ -257,10 +265,15 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
     def pods(self) -> dict:
         return {p["metadata"]["name"]: p for p in json.loads(self.get("/pods"))["items"]}
 
-    def wait_for(self, predicate, timeout=60, what="condition", poll=0.3):
+    def wait_for(self, predicate, timeout=60, what="condition", poll=0.3, proc=None):
+        """Polls `predicate` until it returns something true; gives up at `timeout`, or at once
+        when the daemon `proc` (e.g. "kubeletd") has exited. The failure shows the daemons' logs."""
         deadline = time.time() + timeout
         last = None
         while time.time() < deadline:
+            if proc and (proc not in self.procs or self.procs[proc].poll() is not None):
+                last = f"{proc} exited"
+                break
             try:
                 last = predicate()
                 if last:
@@ -268,7 +281,9 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
             except (OSError, subprocess.CalledProcessError, KeyError, json.JSONDecodeError) as e:
                 last = e
             time.sleep(poll)
-        raise AssertionError(f"timed out waiting for {what}; last={last}\nkubeletd log:\n{self.log('kubeletd')[-4000:]}")
+        others = "".join(f"\n{name} log:\n{self.log(name)[-3000:]}" for name in self.logs
+                         if name not in ("kubeletd", "registry") and (proc == name or name == "swiftlet-cri"))
+        raise AssertionError(f"timed out waiting for {what}; last={last}\nkubeletd log:\n{self.log('kubeletd')[-4000:]}{others}")
 
     def write_manifest(self, name, text):
         path = self.manifests / name

@@ -1,7 +1,6 @@
 """Image GC by disk thresholds: with imageGCHighThresholdPercent 1 the image filesystem is always
 "full", so the kubelet removes every unused image (least recently used first) and logs what it
 freed, and keeps the images containers use and the runtime's sandbox image."""
-import subprocess
 
 from housekeeping import CRI, node_fixture
 from kubeletlib import busybox_oci_archive
@@ -60,7 +59,7 @@ def test_unused_image_is_removed_and_used_ones_stay(node, manifests):
         node.wait_for(lambda: not tagged(cri, ref), timeout=60, what="image GC removed the unused image")
         log = node.log("kubeletd")
         assert "image GC: image filesystem above the high threshold" in log
-        assert f"image GC: removed unused image" in log and extra[0].id in log
+        assert "image GC: removed unused image" in log and extra[0].id in log
         # The image the running pod uses stays, and so does containerd's sandbox image.
         assert tagged(cri, node.image)
         if node.runtime == "containerd":
