@@ -289,3 +289,33 @@ def test_exec_errors(cluster):
     r = cluster.kubectl("exec", cluster.pod, "-c", "main", "--", "/no/such/binary", check=False)
     assert r.returncode != 0
     assert cluster.kubectl("exec", cluster.pod, "-c", "main", "--", "echo", "still-ok").stdout == "still-ok\n"
+
+
+def test_servers_survive_accept_failures(cluster):
+    """Accept failing with EMFILE (the process is out of descriptors) must not end the apiserver's
+    or the kubelet's listener: each logs it and serves again once descriptors are free."""
+    n = cluster.node
+    for name, port in (("apiserver", cluster.api_port), ("kubeletd", cluster.kubelet_port)):
+        pid = n.procs[name].pid
+        old = subprocess.run(["prlimit", f"--pid={pid}", "--nofile", "--raw", "--noheadings", "--output=SOFT,HARD"],
+                             capture_output=True, text=True, check=True).stdout.split()
+        limit = len(os.listdir(f"/proc/{pid}/fd")) + 4
+        subprocess.run(["prlimit", f"--pid={pid}", f"--nofile={limit}:{old[1]}"], check=True)
+        try:
+            # 40 connections held open from inside the netns: the process runs out of descriptors.
+            subprocess.run(n.enter([sys.executable, "-c",
+                                    "import socket, time\n"
+                                    f"s = [socket.create_connection(('127.0.0.1', {port}), timeout=5) for _ in range(40)]\n"
+                                    "time.sleep(2)\n"]), check=True, timeout=60)
+        finally:
+            subprocess.run(["prlimit", f"--pid={pid}", f"--nofile={old[0]}:{old[1]}"], check=True)
+        assert n.procs[name].poll() is None, f"{name} exited:\n{n.log(name)[-2000:]}"
+        assert "accept failed; still listening" in n.log(name), n.log(name)[-2000:]
+    # Both still serve: an exec goes through the apiserver and the kubelet.
+    deadline = time.time() + 30
+    while True:
+        r = cluster.kubectl("exec", cluster.pod, "-c", "main", "--", "echo", "after-emfile", check=False)
+        if r.returncode == 0 or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    assert r.stdout == "after-emfile\n", r.stderr

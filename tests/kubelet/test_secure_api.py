@@ -145,3 +145,20 @@ def test_bad_secure_api_settings_stop_start_up(tmp_path, config, field):
                        capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
     assert r.returncode == 2, r.stderr
     assert f"invalid configuration: {field}:" in r.stderr, r.stderr
+
+
+def test_debugging_handlers_off(tmp_path):
+    """enableDebuggingHandlers: false turns exec, attach, portForward and containerLogs off."""
+    runtime = "swiftlet-cri" if kubeletlib.runtime_available("swiftlet-cri") else "containerd"
+    n = kubeletlib.Node(runtime=runtime)
+    try:
+        n.secure_port = free_port()
+        n.start_runtime()
+        n.start_kubelet(port=n.secure_port, enableDebuggingHandlers=False, authentication={"anonymous": {"enabled": True}})
+        _, status, body, _ = curl(n, "/pods")
+        assert status == "200", body  # anonymous allowed here
+        for path in ("/exec/default/p/c?command=ls&output=1", "/portForward/default/p", "/containerLogs/default/p/c"):
+            _, status, body, _ = curl(n, path)
+            assert status == "404" and "enableDebuggingHandlers" in json.loads(body)["message"], (path, body)
+    finally:
+        n.cleanup()

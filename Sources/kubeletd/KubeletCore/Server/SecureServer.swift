@@ -87,7 +87,8 @@ public final class KubeletSecureServer: Sendable {
         } catch {
             throw ConfigError(field: "port", message: "cannot listen on \(config.address):\(config.port): \(error)")
         }
-        let connection = Connection(api: api, anonymous: config.authentication.anonymous.enabled, logger: logger)
+        let connection = Connection(api: api, anonymous: config.authentication.anonymous.enabled,
+                                    debuggingHandlers: config.enableDebuggingHandlers, logger: logger)
         let acceptor = Task {
             do {
                 try await withThrowingDiscardingTaskGroup { group in
@@ -129,6 +130,8 @@ public final class KubeletSecureServer: Sendable {
     struct Connection: Sendable {
         let api: KubeletAPI
         let anonymous: Bool
+        /// enableDebuggingHandlers: false turns off exec, attach, portForward and containerLogs.
+        let debuggingHandlers: Bool
         let logger: Logger
 
         func serve(_ client: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
@@ -177,6 +180,9 @@ public final class KubeletSecureServer: Sendable {
             let path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "")
             guard case .allow(let who) = KubeletAuth.decide(path: path, certificateUser: user, anonymousEnabled: anonymous) else {
                 return .reply(Self.status(.unauthorized, reason: "Unauthorized", "Unauthorized"))
+            }
+            if !debuggingHandlers && (StreamRequest.kind(of: path) != nil || path.hasPrefix("/containerLogs/")) {
+                return .reply(Self.status(.notFound, reason: "NotFound", "\(path): debugging handlers are disabled (enableDebuggingHandlers: false)"))
             }
             let request: StreamRequest?
             do { request = try StreamRequest.parse(uri: head.uri) } catch {
