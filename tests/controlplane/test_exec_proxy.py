@@ -319,3 +319,16 @@ def test_servers_survive_accept_failures(cluster):
             break
         time.sleep(0.5)
     assert r.stdout == "after-emfile\n", r.stderr
+
+
+def test_kubectl_cp_both_ways(cluster):
+    """kubectl cp is tar over exec (stdin in, stdout out)."""
+    src = cluster.node.tmp / "cp-src.bin"
+    data = os.urandom(300_000)
+    src.write_bytes(data)
+    cluster.kubectl("cp", "-c", "main", str(src), f"{cluster.pod}:/tmp/copied.bin")
+    want = __import__("hashlib").sha256(data).hexdigest()
+    assert cluster.kubectl("exec", cluster.pod, "-c", "main", "--", "sha256sum", "/tmp/copied.bin").stdout.split()[0] == want
+    back = cluster.node.tmp / "cp-back.bin"
+    cluster.kubectl("cp", "-c", "main", f"{cluster.pod}:/tmp/copied.bin", str(back))
+    assert back.read_bytes() == data
