@@ -219,7 +219,10 @@ let package = Package(
         .executableTarget(
             name: "Kubeletd",
             dependencies: ["KubeletCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Sources/kubeletd/kubeletd", swiftSettings: strict),
+            path: "Sources/kubeletd/kubeletd", swiftSettings: strict,
+            // Release: one static executable like the upstream kubelet's (no loader, no
+            // relocation pass over 3 MB of tables at start, ~4 MiB less resident).
+            linkerSettings: [.unsafeFlags(["-static-executable"], .when(configuration: .release))]),
         .executableTarget(
             name: "SwiftletNode",
             dependencies: ["KubeletCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],

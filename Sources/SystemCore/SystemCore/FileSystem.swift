@@ -25,6 +25,18 @@ public enum FileSystem {
         String(decoding: try readBytes(path), as: UTF8.self)
     }
 
+    /// The target of a symbolic link (readlink(2)), e.g. `/proc/self/exe`.
+    public static func readLink(_ path: String) throws(SystemCallError) -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = try sys("readlink", path) {
+            buffer.withUnsafeMutableBufferPointer { b -> Int in
+                guard let base = b.baseAddress else { return -1 }
+                return readlink(path, base, b.count - 1)
+            }
+        }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// Writes `contents` to an existing file in one write(2) (sysfs, procfs and cgroupfs want that).
     public static func writeExisting(_ path: String, _ contents: String) throws(SystemCallError) {
         let fd = try sys("open", path) { open(path, O_WRONLY | O_CLOEXEC) }

@@ -2,6 +2,7 @@ import CRIProto
 import Foundation
 import Logging
 import Synchronization
+import SystemCore
 
 /// The node's pods: one `PodWorker` per desired pod, fed by the pod sources; the lifecycle event
 /// generator (CRI event stream + one shared relist) pokes only the workers whose pod changed.
@@ -103,7 +104,7 @@ public actor PodManager {
             for await _ in stream {
                 timer?.cancel()
                 metrics.podSync()
-                // Each pass runs in a child task that ends with it. A task's allocator keeps the
+                // Each pass runs in a task of its own that ends with it. A task's allocator keeps the
                 // high-water mark of its async frames until the task ends (it never shrinks), and
                 // one pass through sandbox creation and a gRPC call leaves ~90 KB behind: ~9 MiB
                 // at 100 pods if this long-lived loop ran the pass itself.
@@ -212,9 +213,28 @@ public actor PodManager {
                 }
             }
             group.addTask { [self] in
+                // When a burst of pod changes has settled (the first relist that sees no change
+                // after some did), the allocator's free pages go back to the kernel: starting 100
+                // pods frees megabytes that glibc would otherwise keep resident. The first time
+                // the node settles after start-up, the start-up code's pages are released too.
+                var settled = false
+                var startupCodeReleased = false
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(relistInterval))
-                    await relist()
+                    if await relist() > 0 {
+                        settled = false
+                    } else if !settled {
+                        settled = true
+                        ProcessMemory.releaseFreeMemory()
+                        if !startupCodeReleased {
+                            startupCodeReleased = true
+                            do {
+                                try ProcessMemory.releaseStartupCode()
+                            } catch {
+                                logger.debug("could not release start-up code pages", metadata: ["error": "\(error)"])
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -223,7 +243,9 @@ public actor PodManager {
     /// One relist: list every sandbox and container of this kubelet once, store the snapshot,
     /// poke the pods that changed. A failed or late call is logged and skipped: the next period
     /// tries again, and workers keep listing their own pod meanwhile (the snapshot goes stale).
-    public nonisolated func relist() async {
+    /// Returns how many pods changed (0 when the relist failed).
+    @discardableResult
+    public nonisolated func relist() async -> Int {
         let started = ContinuousClock.now
         let managed = [KubeLabels.managedBy: "true"]
         do {
@@ -233,9 +255,11 @@ public actor PodManager {
             let changed = cache.update(snapshot)
             if !changed.isEmpty { await poke(changed) }
             metrics.relist(seconds: (ContinuousClock.now - started).seconds, changedPods: changed.count)
+            return changed.count
         } catch {
             metrics.relistFailed(seconds: (ContinuousClock.now - started).seconds)
             logger.warning("relist failed; retrying next period", metadata: ["error": "\(error)"])
+            return 0
         }
     }
 
