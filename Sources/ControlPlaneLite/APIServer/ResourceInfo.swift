@@ -59,7 +59,7 @@ public enum ResourceCatalog {
     }
 
     public static let all: [ResourceInfo] = [
-        r("", "v1", "Namespace", "namespaces", namespaced: false, short: ["ns"], sub: ["status"]),
+        r("", "v1", "Namespace", "namespaces", namespaced: false, short: ["ns"], sub: ["status", "finalize"]),
         r("", "v1", "Pod", "pods", short: ["po"], sub: ["status", "binding", "eviction", "log", "exec", "attach", "portforward"], categories: ["all"]),
         r("", "v1", "Node", "nodes", namespaced: false, short: ["no"], sub: ["status"]),
         r("", "v1", "Service", "services", short: ["svc"], sub: ["status"], categories: ["all"]),
@@ -70,6 +70,7 @@ public enum ResourceCatalog {
         r("", "v1", "Event", "events", short: ["ev"]),
         r("", "v1", "PersistentVolume", "persistentvolumes", namespaced: false, short: ["pv"], sub: ["status"]),
         r("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", short: ["pvc"], sub: ["status"]),
+        r("", "v1", "ResourceQuota", "resourcequotas", short: ["quota"], sub: ["status"]),
         r("apps", "v1", "Deployment", "deployments", short: ["deploy"], sub: ["status", "scale"], categories: ["all"]),
         r("apps", "v1", "ReplicaSet", "replicasets", short: ["rs"], sub: ["status", "scale"], categories: ["all"]),
         r("apps", "v1", "DaemonSet", "daemonsets", short: ["ds"], sub: ["status"], categories: ["all"]),
@@ -83,6 +84,10 @@ public enum ResourceCatalog {
         r("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", namespaced: false),
         r("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", namespaced: false),
         r("events.k8s.io", "v1", "Event", "events", short: ["ev"]),
+        r("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", namespaced: false, short: ["pc"]),
+        r("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", short: ["pdb"], sub: ["status"]),
+        r("networking.k8s.io", "v1", "Ingress", "ingresses", short: ["ing"], sub: ["status"]),
+        r("networking.k8s.io", "v1", "IngressClass", "ingressclasses", namespaced: false),
         r("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", namespaced: false),
         r("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", namespaced: false),
         r("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", namespaced: false),
@@ -92,6 +97,7 @@ public enum ResourceCatalog {
     /// Group names in discovery order, each with its one version.
     public static let groups: [(name: String, version: String)] = [
         ("apps", "v1"), ("events.k8s.io", "v1"), ("rbac.authorization.k8s.io", "v1"),
+        ("scheduling.k8s.io", "v1"), ("policy", "v1"), ("networking.k8s.io", "v1"),
         ("batch", "v1"), ("coordination.k8s.io", "v1"), ("discovery.k8s.io", "v1"),
         ("authentication.k8s.io", "v1"), ("authorization.k8s.io", "v1"),
     ]
