@@ -7,6 +7,7 @@ pod with kubectl, then uses kubectl as a user would."""
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from kubeletlib import bin_dir, free_port  # noqa: E402
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netns, mounts, containers)"),
+    pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI"),
 ]
 
 POD = "shell"
@@ -60,10 +62,15 @@ class Cluster:
                               "--service-account-key-file", f"{p}/sa.key", "--secure-port", str(self.api_port),
                               "--kubelet-client-certificate", f"{p}/apiserver-kubelet-client.crt",
                               "--kubelet-client-key", f"{p}/apiserver-kubelet-client.key",
+                              "--kubelet-certificate-authority", f"{p}/ca.crt",
                               "--bind-address", "127.0.0.1"])
         self.wait(lambda: self.kubectl("get", "--raw", "/readyz", check=False).stdout == "ok", 30, "apiserver ready", "apiserver")
         n.start_runtime()
-        n.start_kubelet(port=self.kubelet_port, authentication={"x509": {"clientCAFile": str(self.pki / "ca.crt")}})
+        # The kubelet's serving certificate from the cluster CA (tlsCertFile), so the apiserver
+        # verifies the kubelet too (--kubelet-certificate-authority).
+        crt, key = self.kubelet_serving_certificate()
+        n.start_kubelet(port=self.kubelet_port, tlsCertFile=str(crt), tlsPrivateKeyFile=str(key),
+                        authentication={"x509": {"clientCAFile": str(self.pki / "ca.crt")}})
         # The Node object (the kubelet does not register itself yet) and the static pod's mirror.
         self.kubectl("create", "-f", "-", input=json.dumps({
             "apiVersion": "v1", "kind": "Node", "metadata": {"name": n.node_name}}))
@@ -88,6 +95,18 @@ class Cluster:
         self.kubectl("patch", "pod", self.pod, "--subresource=status", "--type=merge", "-p",
                      json.dumps({"status": {"phase": "Running"}}))
         return self
+
+    def kubelet_serving_certificate(self):
+        d = self.node.tmp / "kubelet-pki"
+        d.mkdir()
+        key, csr, crt, ext = d / "kubelet.key", d / "kubelet.csr", d / "kubelet.crt", d / "ext"
+        ext.write_text(f"subjectAltName=IP:127.0.0.1,DNS:{self.node.node_name}\nextendedKeyUsage=serverAuth\n")
+        for argv in (["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key],
+                     ["req", "-new", "-key", key, "-subj", f"/CN={self.node.node_name}", "-out", csr],
+                     ["x509", "-req", "-in", csr, "-CA", self.pki / "ca.crt", "-CAkey", self.pki / "ca.key", "-CAcreateserial",
+                      "-CAserial", d / "ca.srl", "-days", "1", "-extfile", ext, "-out", crt]):
+            subprocess.run(["openssl", *map(str, argv)], check=True, capture_output=True)
+        return crt, key
 
     def wait(self, predicate, timeout, what, proc):
         deadline = time.time() + timeout

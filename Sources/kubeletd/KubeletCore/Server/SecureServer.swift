@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import SystemCore
 
 /// The kubelet's secure API on `port` (10250), like upstream's: HTTPS, clients authenticated by
 /// x509 certificates from `authentication.x509.clientCAFile` (user = CN, groups = O) or, when
@@ -31,6 +32,11 @@ public final class KubeletSecureServer: Sendable {
                 throw ConfigError(field: "tlsCertFile", message: "unset, and no self-signed certificate could be made under \(options.rootDirectory)/pki: \(error)")
             }
         }
+        let caFile = config.authentication.x509.clientCAFile
+        for (field, path) in [("tlsCertFile", certFile), ("tlsPrivateKeyFile", keyFile), ("authentication.x509.clientCAFile", caFile)]
+        where !path.isEmpty && !FileSystem.exists(path) {
+            throw ConfigError(field: field, message: "file \"\(path)\" does not exist")
+        }
         let chain: [NIOSSLCertificate]
         do { chain = try NIOSSLCertificate.fromPEMFile(certFile) } catch {
             throw ConfigError(field: "tlsCertFile", message: "\(certFile): not a PEM certificate (\(error))")
@@ -43,7 +49,6 @@ public final class KubeletSecureServer: Sendable {
         var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         tls.minimumTLSVersion = .tlsv12
         tls.applicationProtocols = ["http/1.1"]
-        let caFile = config.authentication.x509.clientCAFile
         if !caFile.isEmpty {
             let roots: [NIOSSLCertificate]
             do { roots = try NIOSSLCertificate.fromPEMFile(caFile) } catch {
