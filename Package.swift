@@ -238,8 +238,12 @@ let package = Package(
             path: "Sources/CNI/swiftlet-cni", swiftSettings: strict),
 
         .testTarget(
-            name: "RuntimeTests", dependencies: ["Runtime", "SystemCore"],
+            name: "RuntimeTests", dependencies: ["Runtime", "SystemCore", "CgroupTestSupport"],
             path: "Tests/RuntimeTests", swiftSettings: strict),
+        // Test support shared by RuntimeTests and KubeletTests: a temp directory imitating cgroupfs.
+        .target(
+            name: "CgroupTestSupport", dependencies: ["SystemCore"],
+            path: "Tests/CgroupTestSupport", swiftSettings: strict),
         .testTarget(
             name: "CNITests", dependencies: ["CNI"],
             path: "Tests/CNITests", swiftSettings: strict),
@@ -250,7 +254,7 @@ let package = Package(
             name: "CRITests", dependencies: ["CRI", "CRIProto"],
             path: "Tests/CRITests", swiftSettings: strict),
         .testTarget(
-            name: "KubeletTests", dependencies: ["KubeletCore"],
+            name: "KubeletTests", dependencies: ["KubeletCore", "CgroupTestSupport"],
             path: "Tests/KubeletTests", swiftSettings: strict),
         .testTarget(
             name: "APIStorageTests",

@@ -1,0 +1,2 @@
+// The shared fake cgroupfs lands here (replacing this file).
+enum CgroupTestSupportPlaceholder {}
