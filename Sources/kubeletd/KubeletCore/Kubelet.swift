@@ -136,7 +136,7 @@ public final class Kubelet: Sendable {
             group.addTask { await manager.runEventGenerator() }
             let eviction = EvictionManager(
                 thresholds: (try? EvictionThreshold.parse(config.evictionHard)) ?? [], manager: manager, cri: cri,
-                signals: NodeSignals(rootDirectory: options.rootDirectory, kubepodsCgroup: CgroupLayout(cgroupRoot: config.cgroupRoot).kubepods),
+                signals: NodeSignals(rootDirectory: options.rootDirectory, podCgroups: podCgroups),
                 period: options.evictionMonitoringPeriod, logger: logger)
             group.addTask { await eviction.run() }
             if let podCgroups { group.addTask { await podCgroups.runHousekeeping() } }

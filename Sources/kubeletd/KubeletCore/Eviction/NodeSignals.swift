@@ -22,15 +22,6 @@ public struct NodeSignals: Sendable {
         self.kubepodsDirectory = kubepodsDirectory
     }
 
-    /// Until `Kubelet` passes its `PodCgroups`: the mount found by the same rule (SystemCore's
-    /// `Cgroup2Mounts`, as `PodCgroups.start` does), not a guess.
-    @available(*, deprecated, message: "pass the kubelet's PodCgroups: init(rootDirectory:podCgroups:)")
-    public init(rootDirectory: String, kubepodsCgroup: String) {
-        let mount = (try? FileSystem.readString("/proc/self/mountinfo"))
-            .flatMap { Cgroup2Mounts.preferred(Cgroup2Mounts.mountPoints(inMountInfo: $0)) }
-        self.init(rootDirectory: rootDirectory, kubepodsDirectory: mount.map { $0 + kubepodsCgroup })
-    }
-
     /// Observes the signals asked for; a signal that cannot be read is left out (and logged by the caller).
     public func observe(_ wanted: Set<EvictionSignal>, cri: CRIClient) async -> [EvictionSignal: SignalObservation] {
         var out: [EvictionSignal: SignalObservation] = [:]
