@@ -41,6 +41,8 @@ extension APIServer {
             return try await bind(request, target)
         case ("eviction", "create"):
             return try await evict(request, target)
+        case ("finalize", "update"):
+            return try await namespaceFinalize(request, target)
         case ("token", "create"):
             return try await tokenRequest(request, target)
         case ("log", "get"):

@@ -113,14 +113,18 @@ public struct KubeletAPI: Sendable {
         guard let observed = await worker.observedContainers().first(where: { $0.name == containerName }) else {
             return HTTPReply(.notFound, text: "container \(containerName) in pod \(namespace)/\(name) not found\n")
         }
-        var attempt = observed.attempt
+        var instance = observed
         if query["previous"] == "true" {
-            guard attempt > 0 else {
+            // The dead instance the worker keeps after a restart: attempts need not be
+            // consecutive (a new sandbox starts over, foreign instances take numbers).
+            guard let previous = await worker.previousObservedContainers().first(where: { $0.name == containerName }) else {
                 return HTTPReply(.badRequest, text: "previous terminated container \(containerName) in pod \(name) not found\n")
             }
-            attempt -= 1
+            instance = previous
         }
-        let file = "\(CRIConfigBuilder.logDirectory(pod))/\(containerName)/\(attempt).log"
+        let directory = CRIConfigBuilder.logDirectory(pod)
+        let file = instance.logPath.isEmpty ? "\(directory)/\(containerName)/\(instance.attempt).log"
+            : instance.logPath.hasPrefix("/") ? instance.logPath : "\(directory)/\(instance.logPath)"
         guard let bytes = try? FileSystem.readBytes(file) else {
             return HTTPReply(.notFound, text: "no log for container \(containerName) (\(file))\n")
         }
