@@ -173,7 +173,7 @@ let package = Package(
         .target(
             name: "APIServer",
             dependencies: [
-                "APIStorage",
+                "APIStorage", "StreamRelay",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -201,10 +201,21 @@ let package = Package(
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             ],
             path: "Sources/SystemCore/GRPCHealthProto", swiftSettings: strict),
+        // HTTP upgrade proxying (exec/attach/port-forward) and accept-failure back-off, shared by
+        // the apiserver and the kubelet.
+        .target(
+            name: "StreamRelay",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/SystemCore/StreamRelay", swiftSettings: strict),
         .target(
             name: "KubeletCore",
             dependencies: [
-                "SystemCore", "CRIProto", "GRPCSupport", "GRPCHealthProto", "CZlib",
+                "SystemCore", "StreamRelay", "CRIProto", "GRPCSupport", "GRPCHealthProto", "CZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import StreamRelay
 
 /// The apiserver's client to kubelets (`pods/log` today): HTTPS with the apiserver's kubelet
 /// client certificate, to the node's address and `daemonEndpoints.kubeletEndpoint.Port`.
@@ -169,62 +170,6 @@ extension APIServer {
     }
 }
 
-/// Relays raw bytes from its channel to a peer channel and closes the peer when its own channel
-/// closes. On a client connection it sits behind the HTTP codec and passes HTTP parts on until
-/// `startRelaying`; on the kubelet connection it relays from the start (buffering until it has a
-/// peer). State is touched on its channel's event loop only.
-final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    private var relaying: Bool
-    private var peer: Channel?
-    private var pending: [ByteBuffer] = []
-    private var closed = false
-
-    init(relaying: Bool) { self.relaying = relaying }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard relaying else { context.fireChannelRead(data); return }
-        let buffer = unwrapInboundIn(data)
-        guard let peer else { pending.append(buffer); return }
-        peer.writeAndFlush(buffer, promise: nil)
-        // Flow control: stop reading while the peer cannot take more; its relay resumes us
-        // (channelWritabilityChanged) once its outbound buffer drained.
-        if !peer.isWritable { context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in } }
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if relaying, let peer, context.channel.isWritable {
-            peer.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
-        }
-        context.fireChannelWritabilityChanged()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        closed = true
-        if relaying, let peer { Self.close(peer) }
-        context.fireChannelInactive()
-    }
-
-    /// Closes the peer once what was written to it went out (a plain close fails queued writes:
-    /// the last bytes, e.g. an error answer, would be lost).
-    static func close(_ peer: Channel) {
-        peer.writeAndFlush(ByteBuffer()).whenComplete { _ in peer.close(promise: nil) }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if relaying { context.close(promise: nil) } else { context.fireErrorCaught(error) }
-    }
-
-    func startRelaying(to peer: Channel) {
-        relaying = true
-        self.peer = peer
-        for buffer in pending { peer.write(buffer, promise: nil) }
-        pending = []
-        peer.flush()
-        if closed { Self.close(peer) }
-    }
-}
-
 /// What `pods/exec`, `pods/attach` and `pods/portforward` were asked for, from the raw query
 /// (repeated `command` and `ports`), with upstream's defaults (stdout and stderr on) and checks.
 public struct PodStreamOptions: Sendable, Equatable {
@@ -302,65 +247,17 @@ public struct PodStreamOptions: Sendable, Equatable {
 }
 
 extension KubeletClient {
-    /// Headers not passed to the kubelet: the client's credentials and what the proxy sets.
-    static let droppedHeaders: Set<String> = ["host", "authorization", "content-length", "transfer-encoding", "proxy-authorization",
-                                              "impersonate-user", "impersonate-group", "impersonate-uid"]
+    /// Headers not passed to the kubelet besides the credentials `UpgradeProxy` always drops.
+    static let impersonationHeaders: Set<String> = ["impersonate-user", "impersonate-group", "impersonate-uid"]
 
-    /// Proxies an upgrade request (exec, attach, portforward) to the kubelet, like upstream's
-    /// UpgradeAwareHandler: the request goes to the kubelet with the client's upgrade headers, the
-    /// kubelet's answer (101 or an error) comes back as it is, then bytes are spliced both ways
-    /// until either side closes. Takes the client connection over.
+    /// Proxies an upgrade request (exec, attach, portforward) to the kubelet over TLS (see
+    /// `UpgradeProxy`). Takes the client connection over.
     func stream(host: String, port: Int, path: String, method: String, headers: [(String, String)], client: ClientConnection) async throws {
-        var text = "\(method) \(path) HTTP/1.1\r\nHost: \(host.contains(":") ? "[\(host)]" : host):\(port)\r\n"
-        for (name, value) in headers where !Self.droppedHeaders.contains(name.lowercased()) {
-            text += "\(name): \(value)\r\n"
-        }
-        let request = ByteBuffer(string: text + "\r\n")
-        let tls = self.tls
-        // The relay is kept here: when the kubelet answers and closes at once, its pipeline is
-        // gone before the splice starts, but the answer waits in the relay.
-        let (backend, relay) = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.seconds(10))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connect(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil))
-                    let relay = RelayHandler(relaying: true)
-                    try channel.pipeline.syncOperations.addHandler(relay)
-                    return (channel, NIOLoopBound(relay, eventLoop: channel.eventLoop))
-                }
-            }
-        do {
-            try await backend.writeAndFlush(request)
-        } catch {
-            try? await backend.close()
-            throw error
-        }
+        let request = UpgradeProxy.requestBytes(method: method, path: path, host: host, port: port, headers: headers,
+                                                alsoDropping: Self.impersonationHeaders)
+        let backend = try await UpgradeProxy.connect(host: host, port: port, tls: tls, request: request)
         client.markHijacked()
-        let channel = client.channel
-        do {
-            try await channel.eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
-                do {
-                    try channel.pipeline.syncOperations.handler(type: RelayHandler.self).startRelaying(to: backend)
-                } catch {
-                    return channel.eventLoop.makeFailedFuture(error)
-                }
-                var future = channel.eventLoop.makeSucceededVoidFuture()
-                for name in ClientConnection.httpHandlerNames {
-                    future = future.flatMap { channel.pipeline.removeHandler(name: name).recover { _ in } }
-                }
-                return future.map { channel.read() }
-            }.get()
-            try await backend.eventLoop.submit {
-                relay.value.startRelaying(to: channel)
-            }.get()
-        } catch {
-            try? await backend.close()
-            try? await channel.close()
-            throw error
-        }
-        try? await channel.closeFuture.get()
-        try? await backend.close()
+        try await UpgradeProxy.splice(client: client.channel, removing: ClientConnection.httpHandlerNames, backend: backend)
     }
 }
 

@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import StreamRelay
 import SystemCore
 
 /// The kubelet's secure API on `port` (10250), like upstream's: HTTPS, clients authenticated by
@@ -215,16 +216,16 @@ public final class KubeletSecureServer: Sendable {
             }
             let port = components.port ?? 80
             let target = components.percentEncodedPath + (components.percentEncodedQuery.map { "?" + $0 } ?? "")
-            let bytes = StreamProxy.requestBytes(method: head.method.rawValue, path: target, host: host, port: port,
+            let bytes = UpgradeProxy.requestBytes(method: head.method.rawValue, path: target, host: host, port: port,
                                                  headers: head.headers.map { ($0.name, $0.value) })
-            let backend: StreamProxy.Backend
-            do { backend = try await StreamProxy.connect(host: host, port: port, tls: nil, request: bytes) } catch {
+            let backend: UpgradeProxy.Backend
+            do { backend = try await UpgradeProxy.connect(host: host, port: port, tls: nil, request: bytes) } catch {
                 return .reply(Self.status(.internalServerError, reason: "InternalError", "cannot reach the runtime's streaming server at \(host):\(port): \(error)"))
             }
             logger.info("streaming", metadata: ["kind": "\(request.kind.rawValue)", "pod": "\(request.namespace)/\(request.pod)",
                                                 "container": "\(request.container)", "user": "\(who.name)"])
             do {
-                try await StreamProxy.splice(client: channel, removing: [KubeletSecureServer.encoderName, KubeletSecureServer.decoderName], backend: backend)
+                try await UpgradeProxy.splice(client: channel, removing: [KubeletSecureServer.encoderName, KubeletSecureServer.decoderName], backend: backend)
             } catch {
                 logger.warning("stream ended with an error", metadata: ["error": "\(error)"])
                 try? await backend.channel.close()
@@ -281,40 +282,3 @@ public final class KubeletSecureServer: Sendable {
     }
 }
 
-/// Failing accepts (EMFILE, ENFILE, ENOBUFS) on a listening socket must not end the accept loop.
-/// Like Go's http.Server: accepting pauses 5 ms, doubling to 1 s while it keeps failing, and the
-/// failure is logged at most once a second (with how many were not logged). NIO keeps the
-/// listening socket open for these errors; they stop here. State lives on the server channel's loop.
-final class AcceptErrorLogger: ChannelInboundHandler {
-    typealias InboundIn = Any
-    let logger: Logger
-    private var delay: Int64 = 0
-    private var lastLog: NIODeadline?
-    private var unlogged = 0
-
-    init(logger: Logger) { self.logger = logger }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        delay = 0
-        context.fireChannelRead(data)
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        delay = delay == 0 ? 5_000_000 : min(delay * 2, 1_000_000_000)
-        let now = NIODeadline.now()
-        if let lastLog, now - lastLog < .seconds(1) {
-            unlogged += 1
-        } else {
-            logger.warning("accept failed; still listening", metadata: [
-                "error": "\(error)", "retry_in_ms": "\(delay / 1_000_000)", "failures_not_logged": "\(unlogged)"])
-            lastLog = now
-            unlogged = 0
-        }
-        let channel = context.channel
-        channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
-        context.eventLoop.scheduleTask(in: .nanoseconds(delay)) {
-            channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
-            channel.read()
-        }
-    }
-}
