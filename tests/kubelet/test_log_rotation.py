@@ -55,8 +55,12 @@ def test_chatty_container_log_is_rotated_compressed_and_pruned(node, manifests):
     current = node.get(f"/containerLogs/default/chatty-{node.node_name}/main")
     current_numbers = numbers(current)
     assert current_numbers and min(current_numbers) > max(old_numbers)
-    # The runtime writes to the reopened file: it grows again after a rotation.
-    assert numbers(node.get(f"/containerLogs/default/chatty-{node.node_name}/main?tailLines=1"))[0] >= current_numbers[-1]
+    # The runtime writes to the reopened file: it grows again after a rotation. (Right after one
+    # the current file can be empty for a moment, hence the wait.)
+    def tail_is_newer():
+        tail = numbers(node.get(f"/containerLogs/default/chatty-{node.node_name}/main?tailLines=1"))
+        return bool(tail) and tail[0] >= current_numbers[-1]
+    node.wait_for(tail_is_newer, timeout=10, what="a newer last line in the current log")
     assert "rotated container log" in node.log("kubeletd")
 
 
