@@ -1,3 +1,4 @@
+import CgroupTestSupport
 import Foundation
 import Logging
 import SystemCore
@@ -198,7 +199,7 @@ import Testing
     }
 
     @Test func kubepodsMemoryIsReadWherePodCgroupsMadeIt() throws {
-        let fake = PodCgroupFakeFiles(controllers: ["cpu", "memory", "pids"])
+        let fake = FakeCgroupFileSystem(controllers: ["cpu", "memory", "pids"])
         let cgroups = PodCgroups(mountPoint: fake.root, layout: CgroupLayout(cgroupRoot: "/swiftlet"), allocatable: nil,
                                  files: fake, logger: Logger(label: "test"))
         let signals = NodeSignals(rootDirectory: "/", podCgroups: cgroups)

@@ -1,3 +1,4 @@
+import CgroupTestSupport
 import Logging
 import SystemCore
 import Testing
@@ -40,7 +41,7 @@ import Testing
         try pod("metadata: {name: e\(uid), uid: \(uid)}\nspec: {containers: [{name: a, image: x}]}")
     }
 
-    func cgroups(_ fake: PodCgroupFakeFiles, root: String = "/", pids: Int64 = -1,
+    func cgroups(_ fake: FakeCgroupFileSystem, root: String = "/", pids: Int64 = -1,
                  allocatable: KubepodsLimits? = KubepodsLimits(milliCPU: 2000, memoryBytes: 2_000_000_000, pids: 4096)) throws -> PodCgroups {
         let c = PodCgroups(mountPoint: fake.root, layout: CgroupLayout(cgroupRoot: root), podPidsLimit: pids, allocatable: allocatable,
                            files: fake, logger: logger)
@@ -68,7 +69,7 @@ import Testing
     // MARK: start-up
 
     @Test func startUpMakesTheQoSTiersWithControllersAndAllocatable() throws {
-        let fake = PodCgroupFakeFiles(controllers: Self.all)
+        let fake = FakeCgroupFileSystem(controllers: Self.all)
         _ = try cgroups(fake, root: "/node1")
         for cgroup in ["node1", "node1/kubepods", "node1/kubepods/burstable", "node1/kubepods/besteffort"] {
             #expect(fake.isCgroup(cgroup), "\(cgroup) missing")
@@ -86,13 +87,13 @@ import Testing
     }
 
     @Test func onlyOfferedOptionalControllersAreEnabled() throws {
-        let fake = PodCgroupFakeFiles(controllers: ["cpu", "memory", "pids"])
+        let fake = FakeCgroupFileSystem(controllers: ["cpu", "memory", "pids"])
         _ = try cgroups(fake)
         #expect(fake.value("kubepods/cgroup.subtree_control") == "cpu memory pids")
     }
 
     @Test func aHierarchyWithoutControllersIsRefusedNamingCgroupsPerQOS() throws {
-        let fake = PodCgroupFakeFiles(controllers: [])
+        let fake = FakeCgroupFileSystem(controllers: [])
         let mountinfo = fake.root + "/../mountinfo-\(fake.root.split(separator: "/").last ?? "")"
         try FileSystem.writeAtomically(mountinfo, fake.mountInfo, durable: false)
         defer { try? FileSystem.removeEntry(mountinfo) }
@@ -116,7 +117,7 @@ import Testing
     }
 
     @Test func noCgroup2MountIsRefused() throws {
-        let fake = PodCgroupFakeFiles(controllers: Self.all)
+        let fake = FakeCgroupFileSystem(controllers: Self.all)
         let mountinfo = fake.root + "/../mountinfo-none-\(fake.root.split(separator: "/").last ?? "")"
         try FileSystem.writeAtomically(mountinfo, "24 30 0:22 / /sys rw - sysfs sysfs rw\n", durable: false)
         defer { try? FileSystem.removeEntry(mountinfo) }
@@ -126,7 +127,7 @@ import Testing
     }
 
     @Test func startFindsTheMountAndPassesConfigThrough() throws {
-        let fake = PodCgroupFakeFiles(controllers: Self.all)
+        let fake = FakeCgroupFileSystem(controllers: Self.all)
         let mountinfo = fake.root + "/../mountinfo-ok-\(fake.root.split(separator: "/").last ?? "")"
         try FileSystem.writeAtomically(mountinfo, fake.mountInfo, durable: false)
         defer { try? FileSystem.removeEntry(mountinfo) }
@@ -144,7 +145,7 @@ import Testing
     // MARK: pods
 
     @Test func podCgroupsGetTheirValuesAndTheBurstableTierGrows() throws {
-        let fake = PodCgroupFakeFiles(controllers: Self.all)
+        let fake = FakeCgroupFileSystem(controllers: Self.all)
         let c = try cgroups(fake, pids: 256)
         try c.ensure(try burstable("u1", cpu: "250m"))
         let dir = "kubepods/burstable/podu1"
@@ -173,7 +174,7 @@ import Testing
     }
 
     @Test func ensureIsANoOpForAKnownPod() throws {
-        let fake = PodCgroupFakeFiles(controllers: Self.all)
+        let fake = FakeCgroupFileSystem(controllers: Self.all)
         let c = try cgroups(fake)
         let p = try burstable("u1")
         try c.ensure(p)
@@ -183,7 +184,7 @@ import Testing
     }
 
     @Test func noPidsLimitWithoutPodPidsLimit() throws {
-        let fake = PodCgroupFakeFiles(controllers: Self.all)
+        let fake = FakeCgroupFileSystem(controllers: Self.all)
         let c = try cgroups(fake)
         try c.ensure(try burstable("u1"))
         #expect(!fake.writes.contains { $0.path.hasSuffix("podu1/pids.max") })
@@ -191,7 +192,7 @@ import Testing
     }
 
     @Test func aFailedWriteLeavesNothingAndNamesTheFile() throws {
-        let fake = PodCgroupFakeFiles(controllers: Self.all)
+        let fake = FakeCgroupFileSystem(controllers: Self.all)
         let c = try cgroups(fake)
         fake.failWrites(to: "memory.max", errno: .invalidArgument)
         let p = try burstable("u1", cpu: "500m")
@@ -204,7 +205,7 @@ import Testing
     }
 
     @Test func removalKillsWhatIsLeftAndShrinksTheTier() throws {
-        let fake = PodCgroupFakeFiles(controllers: Self.all)
+        let fake = FakeCgroupFileSystem(controllers: Self.all)
         let c = try cgroups(fake)
         let p = try burstable("u1", cpu: "500m")
         try c.ensure(p)
@@ -219,7 +220,7 @@ import Testing
     }
 
     @Test func withoutCgroupKillEachProcessIsSignalled() throws {
-        let fake = PodCgroupFakeFiles(controllers: Self.all, hasKill: false)
+        let fake = FakeCgroupFileSystem(controllers: Self.all, hasKill: false)
         let c = try cgroups(fake)
         let p = try bestEffort("e1")
         try c.ensure(p)
@@ -230,7 +231,7 @@ import Testing
     }
 
     @Test func restartAdoptsExistingPodCgroupsWithoutRewritingThem() throws {
-        let fake = PodCgroupFakeFiles(controllers: Self.all)
+        let fake = FakeCgroupFileSystem(controllers: Self.all)
         let first = try cgroups(fake)
         let p = try burstable("u1", cpu: "1")
         try first.ensure(p)
@@ -244,7 +245,7 @@ import Testing
     }
 
     @Test func orphanedPodCgroupsGoOnceEmpty() throws {
-        let fake = PodCgroupFakeFiles(controllers: Self.all)
+        let fake = FakeCgroupFileSystem(controllers: Self.all)
         let c = try cgroups(fake)
         try c.ensure(try burstable("known"))
         fake.makeCgroup("kubepods/besteffort/podgone")
@@ -266,7 +267,7 @@ import Testing
         #expect(off.sandboxConfig(p, attempt: 0).linux.cgroupParent == "")
         #expect(off.containerConfig(p, p.spec.containers[0], attempt: 0, environment: []).linux.resources.unified.isEmpty)
 
-        let fake = PodCgroupFakeFiles(controllers: Self.all)
+        let fake = FakeCgroupFileSystem(controllers: Self.all)
         let on = CRIConfigBuilder(rootDirectory: "/var/lib/kubelet", cgroupLayout: nil, podCgroups: try cgroups(fake, root: "/n"))
         #expect(on.sandboxConfig(p, attempt: 0).linux.cgroupParent == "/n/kubepods/burstable/podu1")
         // Not the unified hierarchy at /sys/fs/cgroup: no memory.oom.group.

@@ -1,3 +1,4 @@
+import CgroupTestSupport
 import SystemCore
 import Testing
 @testable import Runtime
@@ -58,7 +59,7 @@ import Testing
     }
 
     @Test func readsControllersOfATempHierarchy() throws {
-        let fake = CgroupFakeFileSystem(controllers: ["cpu", "memory", "pids"])
+        let fake = FakeCgroupFileSystem(controllers: ["cpu", "memory", "pids"])
         let hierarchy = CgroupHierarchy(mountPoint: fake.root + "/", fileSystem: fake)
         #expect(hierarchy.mountPoint == fake.root)
         #expect(try hierarchy.availableControllers() == ["cpu", "memory", "pids"])
@@ -66,4 +67,9 @@ import Testing
         #expect(hierarchy.directory("/a/b/") == fake.root + "/a/b")
         #expect(hierarchy.directory("/") == fake.root)
     }
+}
+
+extension FakeCgroupFileSystem {
+    /// The runtime's view of the fake hierarchy.
+    var hierarchy: CgroupHierarchy { CgroupHierarchy(mountPoint: root, fileSystem: self) }
 }

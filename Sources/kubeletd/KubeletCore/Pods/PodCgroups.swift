@@ -7,38 +7,6 @@ import Logging
 import Synchronization
 import SystemCore
 
-/// The cgroupfs operations the kubelet's cgroup code performs, behind a protocol so that unit tests
-/// run the real logic against a temp directory that imitates cgroupfs (interface files appear on
-/// mkdir, writes never create files) without root. Paths are absolute; failures are the
-/// `SystemCallError` of the call that failed, naming the file.
-public protocol CgroupFiles: Sendable {
-    func read(_ path: String) throws(SystemCallError) -> String
-    /// Writes to an existing interface file in one write(2); a missing file fails with ENOENT.
-    func write(_ path: String, _ value: String) throws(SystemCallError)
-    /// mkdir(2) of one directory; EEXIST is reported.
-    func makeDirectory(_ path: String) throws(SystemCallError)
-    /// rmdir(2) of one cgroup.
-    func removeDirectory(_ path: String) throws(SystemCallError)
-    func exists(_ path: String) -> Bool
-    func subdirectories(_ path: String) throws(SystemCallError) -> [String]
-    /// kill(2), for kernels without `cgroup.kill`.
-    func signal(_ pid: Int32, _ signal: Int32) throws(SystemCallError)
-    func pause(milliseconds: Int)
-}
-
-/// The real cgroupfs, through SystemCore.
-public struct HostCgroupFiles: CgroupFiles {
-    public init() {}
-    public func read(_ path: String) throws(SystemCallError) -> String { try FileSystem.readString(path) }
-    public func write(_ path: String, _ value: String) throws(SystemCallError) { try FileSystem.writeExisting(path, value) }
-    public func makeDirectory(_ path: String) throws(SystemCallError) { _ = try sys("mkdir", path) { mkdir(path, 0o755) } }
-    public func removeDirectory(_ path: String) throws(SystemCallError) { _ = try sys("rmdir", path) { rmdir(path) } }
-    public func exists(_ path: String) -> Bool { FileSystem.exists(path) }
-    public func subdirectories(_ path: String) throws(SystemCallError) -> [String] { try FileSystem.listSubdirectories(path) }
-    public func signal(_ pid: Int32, _ signal: Int32) throws(SystemCallError) { _ = try sys("kill", String(pid)) { kill(pid, signal) } }
-    public func pause(milliseconds: Int) { usleep(UInt32(max(0, milliseconds)) * 1000) }
-}
-
 /// Why the kubelet cannot manage its cgroups.
 public enum PodCgroupError: Error, Sendable, CustomStringConvertible, Equatable {
     /// cgroupsPerQOS is on but no cgroup2 filesystem is mounted.
@@ -124,7 +92,7 @@ public final class PodCgroups: Sendable {
     public let layout: CgroupLayout
     public let podPidsLimit: Int64
     public let allocatable: KubepodsLimits?
-    let files: any CgroupFiles
+    let files: any CgroupFileSystem
     let logger: Logger
 
     /// The controllers whose files the kubelet writes: start-up fails without them.
@@ -147,7 +115,7 @@ public final class PodCgroups: Sendable {
     /// - Parameter allocatable: the limits for `kubepods`; nil leaves it unlimited (node
     ///   allocatable not enforced).
     public init(mountPoint: String, layout: CgroupLayout, podPidsLimit: Int64 = -1, allocatable: KubepodsLimits?,
-                files: any CgroupFiles = HostCgroupFiles(), logger: Logger) {
+                files: any CgroupFileSystem = HostCgroupFileSystem(), logger: Logger) {
         var trimmed = mountPoint
         while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
         self.mountPoint = trimmed
@@ -163,7 +131,7 @@ public final class PodCgroups: Sendable {
     /// does, checks its controllers and creates the QoS tiers. Fails with an error naming
     /// `cgroupsPerQOS` on a host that cannot host them.
     public static func start(config: KubeletConfiguration, logger: Logger, mountInfoPath: String = "/proc/self/mountinfo",
-                             files: any CgroupFiles = HostCgroupFiles()) throws(PodCgroupError) -> PodCgroups? {
+                             files: any CgroupFileSystem = HostCgroupFileSystem()) throws(PodCgroupError) -> PodCgroups? {
         guard config.cgroupsPerQOS else { return nil }
         let text: String
         do { text = try FileSystem.readString(mountInfoPath) } catch {

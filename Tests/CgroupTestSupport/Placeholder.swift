@@ -1,2 +1,0 @@
-// The shared fake cgroupfs lands here (replacing this file).
-enum CgroupTestSupportPlaceholder {}
