@@ -231,7 +231,7 @@ let package = Package(
             path: "Sources/kubeletd/KubeletCore", swiftSettings: strict),
         .executableTarget(
             name: "Kubeletd",
-            dependencies: ["KubeletCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["KubeletCore", "SystemCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/kubeletd/kubeletd", swiftSettings: strict,
             // Release: one static executable like the upstream kubelet's (no loader, no
             // relocation pass over 3 MB of tables at start, ~4 MiB less resident).

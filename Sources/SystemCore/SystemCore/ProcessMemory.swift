@@ -21,40 +21,6 @@ public enum ProcessMemory {
     @discardableResult
     public static func limitArenas(_ count: Int32) -> Bool { mallopt(mArenaMax, count) == 1 }
 
-    /// Unmaps this process's page-table entries for its own executable's code (the `r-xp`
-    /// mappings of `/proc/self/exe`), like the kernel freeing its init sections after boot: code
-    /// that only ran during start-up stops counting in the resident set, code still in use faults
-    /// back in from the page cache (no disk I/O: the pages stay cached; `MADV_DONTNEED` on a
-    /// private file mapping that was never written only drops the mappings). Returns the bytes of
-    /// code address space released (resident or not).
-    @discardableResult
-    public static func releaseStartupCode() throws(SystemCallError) -> Int {
-        let executable = try FileSystem.readLink("/proc/self/exe")
-        var released = 0
-        for range in codeMappings(of: executable, in: try FileSystem.readString("/proc/self/maps")) {
-            guard let start = UnsafeMutableRawPointer(bitPattern: range.lowerBound) else { continue }
-            _ = try sys("madvise", executable) { madvise(start, range.count, MADV_DONTNEED) }
-            released += range.count
-        }
-        return released
-    }
-
-    /// The executable (`r-xp`) mappings of `path` in a `/proc/PID/maps` text.
-    public static func codeMappings(of path: String, in maps: String) -> [Range<Int>] {
-        var out: [Range<Int>] = []
-        for line in maps.split(separator: "\n") {
-            // start-end perms offset dev inode path (the path may contain spaces)
-            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-            guard fields.count == 6, fields[1] == "r-xp",
-                  fields[5].trimmingPrefix(while: { $0 == " " }) == path[...] else { continue }
-            let bounds = fields[0].split(separator: "-")
-            guard bounds.count == 2, let low = Int(bounds[0], radix: 16), let high = Int(bounds[1], radix: 16),
-                  low < high else { continue }
-            out.append(low..<high)
-        }
-        return out
-    }
-
     /// `M_ARENA_MAX` from malloc.h.
     private static let mArenaMax: Int32 = -8
 }

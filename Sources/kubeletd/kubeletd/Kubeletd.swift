@@ -2,11 +2,7 @@ import ArgumentParser
 import Foundation
 import KubeletCore
 import Logging
-
-/// glibc's mallopt(3); `malloc.h` is not part of Swift's Glibc module.
-@_silgen_name("mallopt") private func mallopt(_ parameter: Int32, _ value: Int32) -> Int32
-/// `M_ARENA_MAX` from malloc.h.
-private let mallocArenaMax: Int32 = -8
+import SystemCore
 
 /// kubeletd: runs the static pods of this node over a CRI runtime.
 @main
@@ -65,7 +61,7 @@ struct Kubeletd: AsyncParsableCommand {
         // glibc gives each thread that contends for malloc an arena of its own (up to 8 per
         // core), each keeping freed memory: two arenas hold this daemon's RSS down at no
         // measurable cost (its threads are NIO's and the concurrency pool's, a few per core).
-        _ = mallopt(mallocArenaMax, 2)
+        ProcessMemory.limitArenas(2)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = verbosity >= 4 ? .debug : .info

@@ -215,10 +215,8 @@ public actor PodManager {
             group.addTask { [self] in
                 // When a burst of pod changes has settled (the first relist that sees no change
                 // after some did), the allocator's free pages go back to the kernel: starting 100
-                // pods frees megabytes that glibc would otherwise keep resident. The first time
-                // the node settles after start-up, the start-up code's pages are released too.
+                // pods frees megabytes that glibc would otherwise keep resident.
                 var settled = false
-                var startupCodeReleased = false
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(relistInterval))
                     if await relist() > 0 {
@@ -226,14 +224,6 @@ public actor PodManager {
                     } else if !settled {
                         settled = true
                         ProcessMemory.releaseFreeMemory()
-                        if !startupCodeReleased {
-                            startupCodeReleased = true
-                            do {
-                                try ProcessMemory.releaseStartupCode()
-                            } catch {
-                                logger.debug("could not release start-up code pages", metadata: ["error": "\(error)"])
-                            }
-                        }
                     }
                 }
             }
