@@ -5,6 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 results=$(mktemp -d /tmp/swiftlet-results.XXXXXX)
+trap 'rm -rf "$results"' EXIT
 status=0
 
 echo "== build"
