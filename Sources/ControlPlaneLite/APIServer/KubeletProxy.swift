@@ -108,6 +108,20 @@ public struct KubeletClient: Sendable {
 }
 
 extension APIServer {
+    /// The kubelet endpoint (host, port) of the node a pod is bound to.
+    func kubeletEndpoint(of pod: JSONValue, named name: String) async throws -> (String, Int) {
+        guard let nodeName = pod.value(at: ["spec", "nodeName"])?.stringValue, !nodeName.isEmpty else {
+            throw APIError.badRequest("pod \(name) does not have a host assigned")
+        }
+        guard let nodeStored = try await store.get(ResourceCatalog.nodes.key(namespace: nil, name: nodeName)) else {
+            throw APIError.notFound(ResourceCatalog.nodes, nodeName)
+        }
+        guard let endpoint = KubeletClient.endpoint(node: try decode(nodeStored)) else {
+            throw APIError.internalError("node \(nodeName) has no address (status.addresses)")
+        }
+        return endpoint
+    }
+
     static let logQueryParameters: [(name: String, kind: String)] = [
         ("follow", "bool"), ("previous", "bool"), ("timestamps", "bool"), ("sinceSeconds", "int"), ("tailLines", "int"),
         ("limitBytes", "int"), ("sinceTime", "time"),
@@ -149,15 +163,7 @@ extension APIServer {
             }
             query.append("\(param)=\(value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value)")
         }
-        guard let nodeName = pod.value(at: ["spec", "nodeName"])?.stringValue, !nodeName.isEmpty else {
-            throw APIError.badRequest("pod \(name) does not have a host assigned")
-        }
-        guard let nodeStored = try await store.get(ResourceCatalog.nodes.key(namespace: nil, name: nodeName)) else {
-            throw APIError.notFound(ResourceCatalog.nodes, nodeName)
-        }
-        guard let (host, port) = KubeletClient.endpoint(node: try decode(nodeStored)) else {
-            throw APIError.internalError("node \(nodeName) has no address (status.addresses)")
-        }
+        let (host, port) = try await kubeletEndpoint(of: pod, named: name)
         func segment(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? s }
         let path = "/containerLogs/\(segment(target.namespace ?? ""))/\(segment(name))/\(segment(container))" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
         do {
@@ -298,15 +304,7 @@ extension APIServer {
                 throw APIError.badRequest("a container name must be specified for pod \(name), choose one of: [\(containers.joined(separator: " "))]")
             }
         }
-        guard let nodeName = pod.value(at: ["spec", "nodeName"])?.stringValue, !nodeName.isEmpty else {
-            throw APIError.badRequest("pod \(name) does not have a host assigned")
-        }
-        guard let nodeStored = try await store.get(ResourceCatalog.nodes.key(namespace: nil, name: nodeName)) else {
-            throw APIError.notFound(ResourceCatalog.nodes, nodeName)
-        }
-        guard let (host, port) = KubeletClient.endpoint(node: try decode(nodeStored)) else {
-            throw APIError.internalError("node \(nodeName) has no address (status.addresses)")
-        }
+        let (host, port) = try await kubeletEndpoint(of: pod, named: name)
         let path = options.kubeletPath(subresource: sub, namespace: target.namespace ?? "", pod: name, container: container)
         do {
             try await kubelet.stream(host: host, port: port, path: path, method: request.method, headers: request.headers, client: client)
