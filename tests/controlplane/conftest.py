@@ -62,6 +62,19 @@ class Etcd:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def apiserver_argv(binary, store_url, pki, port):
+    """`swiftlet-control-plane apiserver` on 127.0.0.1:port with the PKI `init` wrote (and a
+    tokens.csv beside it), the kubelet client certificate and the cluster CA for kubelets."""
+    return [str(binary), "apiserver", "--store", store_url,
+            "--tls-cert-file", f"{pki}/apiserver.crt", "--tls-private-key-file", f"{pki}/apiserver.key",
+            "--client-ca-file", f"{pki}/ca.crt", "--token-auth-file", f"{pki}/tokens.csv",
+            "--service-account-key-file", f"{pki}/sa.key", "--secure-port", str(port),
+            "--kubelet-client-certificate", f"{pki}/apiserver-kubelet-client.crt",
+            "--kubelet-client-key", f"{pki}/apiserver-kubelet-client.key",
+            "--kubelet-certificate-authority", f"{pki}/ca.crt",
+            "--bind-address", "127.0.0.1"]
+
+
 class Server:
     """One apiserver process over one store; restartable (kill -9) without losing the root dir."""
 
@@ -90,14 +103,7 @@ class Server:
     def start(self):
         self.log = open(self.log_path, "a")
         self.proc = subprocess.Popen(
-            [self.binary, "apiserver", "--store", self.store_url,
-             "--tls-cert-file", f"{self.pki}/apiserver.crt", "--tls-private-key-file", f"{self.pki}/apiserver.key",
-             "--client-ca-file", f"{self.pki}/ca.crt", "--token-auth-file", f"{self.pki}/tokens.csv",
-             "--service-account-key-file", f"{self.pki}/sa.key", "--secure-port", str(self.port),
-             "--kubelet-client-certificate", f"{self.pki}/apiserver-kubelet-client.crt",
-             "--kubelet-client-key", f"{self.pki}/apiserver-kubelet-client.key",
-             "--kubelet-certificate-authority", f"{self.pki}/ca.crt",
-             "--bind-address", "127.0.0.1"],
+            apiserver_argv(self.binary, self.store_url, self.pki, self.port),
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         ctx = ssl.create_default_context(cafile=f"{self.pki}/ca.crt")
         deadline = time.time() + 30

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import apiserver_argv
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "kubelet"))
 import kubeletlib  # noqa: E402
@@ -56,14 +57,7 @@ class Cluster:
         self.token = "exec-test-" + os.urandom(8).hex()
         (self.pki / "tokens.csv").write_text(f'{self.token},jane,1001,"developers"\n')
         p = self.pki
-        n.spawn("apiserver", [str(bin_dir() / "swiftlet-control-plane"), "apiserver", "--store", f"sqlite://{self.cp}/state.db",
-                              "--tls-cert-file", f"{p}/apiserver.crt", "--tls-private-key-file", f"{p}/apiserver.key",
-                              "--client-ca-file", f"{p}/ca.crt", "--token-auth-file", f"{p}/tokens.csv",
-                              "--service-account-key-file", f"{p}/sa.key", "--secure-port", str(self.api_port),
-                              "--kubelet-client-certificate", f"{p}/apiserver-kubelet-client.crt",
-                              "--kubelet-client-key", f"{p}/apiserver-kubelet-client.key",
-                              "--kubelet-certificate-authority", f"{p}/ca.crt",
-                              "--bind-address", "127.0.0.1"])
+        n.spawn("apiserver", apiserver_argv(bin_dir() / "swiftlet-control-plane", f"sqlite://{self.cp}/state.db", p, self.api_port))
         self.wait(lambda: self.kubectl("get", "--raw", "/readyz", check=False).stdout == "ok", 30, "apiserver ready", "apiserver")
         n.start_runtime()
         # The kubelet's serving certificate from the cluster CA (tlsCertFile), so the apiserver
