@@ -4,8 +4,31 @@ import KubeletCore
 import Logging
 import SystemCore
 
-/// kubeletd: runs the static pods of this node over a CRI runtime.
+/// The entry point. The command runs on the concurrency pool while the main thread waits for it
+/// and then exits the process. An `async` main would end in `dispatch_main()`, which retires the
+/// main thread with `pthread_exit`: glibc unwinds that thread's stack, and in this static binary
+/// the first unwind sorts every unwind record of the executable (6.6 MB of `.eh_frame` read,
+/// its index kept on the heap) for the life of the daemon. Nothing here uses the main queue or
+/// the main actor, so nothing waits for them.
 @main
+enum KubeletdMain {
+    static func main() {
+        let command = Kubeletd.parseOrExit()
+        let finished = DispatchSemaphore(value: 0)
+        Task.detached {
+            do {
+                try await command.run()
+            } catch {
+                Kubeletd.exit(withError: error)
+            }
+            finished.signal()
+        }
+        finished.wait()
+        Kubeletd.exit()
+    }
+}
+
+/// kubeletd: runs the static pods of this node over a CRI runtime.
 struct Kubeletd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kubeletd",
