@@ -139,7 +139,7 @@ let package = Package(
             path: "Sources/Runtime/CRI", swiftSettings: strict),
         .executableTarget(
             name: "SwiftletCRI",
-            dependencies: ["CRI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CRI", "DaemonMain", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Runtime/swiftlet-cri", swiftSettings: strict),
         // One of each per pod / per container: static (no ld.so, no shared Swift runtime mapped),
         // unused sections dropped, so each costs about as much memory as a plain C program.
@@ -189,7 +189,7 @@ let package = Package(
             path: "Sources/ControlPlaneLite/APIServer", swiftSettings: strict),
         .executableTarget(
             name: "SwiftletControlPlane",
-            dependencies: ["APIServer", "APIStorage", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["APIServer", "APIStorage", "DaemonMain", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/ControlPlaneLite/swiftlet-control-plane", swiftSettings: strict),
 
         // kubeletd: the kubelet (reaches the runtime only through CRI) and its node CLI.
@@ -203,6 +203,12 @@ let package = Package(
             path: "Sources/SystemCore/GRPCHealthProto", swiftSettings: strict),
         // HTTP upgrade proxying (exec/attach/port-forward) and accept-failure back-off, shared by
         // the apiserver and the kubelet.
+        // The entry point of the daemons (kubeletd, swiftlet-cri, the control plane): the command
+        // on the concurrency pool, the main thread waiting (no dispatch_main/pthread_exit).
+        .target(
+            name: "DaemonMain",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/SystemCore/DaemonMain", swiftSettings: strict),
         .target(
             name: "StreamRelay",
             dependencies: [
@@ -231,7 +237,7 @@ let package = Package(
             path: "Sources/kubeletd/KubeletCore", swiftSettings: strict),
         .executableTarget(
             name: "Kubeletd",
-            dependencies: ["KubeletCore", "SystemCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["KubeletCore", "SystemCore", "DaemonMain", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/kubeletd/kubeletd", swiftSettings: strict,
             // Release: one static executable like the upstream kubelet's (no loader, no
             // relocation pass over 3 MB of tables at start, ~4 MiB less resident).

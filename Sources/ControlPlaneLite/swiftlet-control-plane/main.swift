@@ -1,10 +1,16 @@
 import APIServer
 import APIStorage
 import ArgumentParser
+import DaemonMain
 import Foundation
 import Logging
 
+/// The entry point: the command on the concurrency pool, the main thread waiting (DaemonMain).
 @main
+enum SwiftletControlPlaneMain {
+    static func main() { DaemonMain.run(SwiftletControlPlane.self) }
+}
+
 struct SwiftletControlPlane: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftlet-control-plane",

@@ -1,10 +1,16 @@
 import ArgumentParser
 import CRI
+import DaemonMain
 import Foundation
 import Logging
 
-/// swiftlet-cri: the CRI v1 runtime and image service on a unix socket.
+/// The entry point: the command on the concurrency pool, the main thread waiting (DaemonMain).
 @main
+enum SwiftletCRIMain {
+    static func main() { DaemonMain.run(SwiftletCRI.self) }
+}
+
+/// swiftlet-cri: the CRI v1 runtime and image service on a unix socket.
 struct SwiftletCRI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftlet-cri",

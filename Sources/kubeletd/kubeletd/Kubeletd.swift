@@ -1,31 +1,14 @@
 import ArgumentParser
+import DaemonMain
 import Foundation
 import KubeletCore
 import Logging
 import SystemCore
 
-/// The entry point. The command runs on the concurrency pool while the main thread waits for it
-/// and then exits the process. An `async` main would end in `dispatch_main()`, which retires the
-/// main thread with `pthread_exit`: glibc unwinds that thread's stack, and in this static binary
-/// the first unwind sorts every unwind record of the executable (6.6 MB of `.eh_frame` read,
-/// its index kept on the heap) for the life of the daemon. Nothing here uses the main queue or
-/// the main actor, so nothing waits for them.
+/// The entry point: the command on the concurrency pool, the main thread waiting (DaemonMain).
 @main
 enum KubeletdMain {
-    static func main() {
-        let command = Kubeletd.parseOrExit()
-        let finished = DispatchSemaphore(value: 0)
-        Task.detached {
-            do {
-                try await command.run()
-            } catch {
-                Kubeletd.exit(withError: error)
-            }
-            finished.signal()
-        }
-        finished.wait()
-        Kubeletd.exit()
-    }
+    static func main() { DaemonMain.run(Kubeletd.self) }
 }
 
 /// kubeletd: runs the static pods of this node over a CRI runtime.
