@@ -238,10 +238,17 @@ let package = Package(
         .executableTarget(
             name: "Kubeletd",
             dependencies: ["KubeletCore", "SystemCore", "DaemonMain", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Sources/kubeletd/kubeletd", swiftSettings: strict,
+            path: "Sources/kubeletd/kubeletd", exclude: ["link-order.txt", "private-text.ld"], swiftSettings: strict,
             // Release: one static executable like the upstream kubelet's (no loader, no
-            // relocation pass over 3 MB of tables at start, ~4 MiB less resident).
-            linkerSettings: [.unsafeFlags(["-static-executable"], .when(configuration: .release))]),
+            // relocation pass over 3 MB of tables at start, ~4 MiB less resident), linked by lld
+            // in link-order.txt's order so that the code a running kubelet executes sits together
+            // (scripts/link-order.sh; scripts/build-release.sh gives every function its section).
+            linkerSettings: [.unsafeFlags([
+                "-static-executable", "-use-ld=lld",
+                "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/kubeletd/kubeletd/link-order.txt",
+                "-Xlinker", "--no-warn-symbol-ordering",
+                "-Xlinker", "--script=\(Context.packageDirectory)/Sources/kubeletd/kubeletd/private-text.ld",
+            ], .when(configuration: .release))]),
         .executableTarget(
             name: "SwiftletNode",
             dependencies: ["KubeletCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
