@@ -8,7 +8,7 @@
 #   PODS=100 ROUNDS=3 SINGLE=20 RUNTIMES="swiftlet-cri containerd" bench/kubelet-pods.sh
 # Needs root and the binaries (SWIFTLET_BIN_DIR, default: swift build --show-bin-path); for the
 # figures that count, a static-stdlib release build of every product, e.g.
-#   swift build -c release --static-swift-stdlib --scratch-path .build-release
+#   bash scripts/build-release.sh .build-release   (prints the directory)
 #   SWIFTLET_BIN_DIR=$PWD/.build-release/release bench/kubelet-pods.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

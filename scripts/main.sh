@@ -99,9 +99,8 @@ if [[ -n ${SWIFTLET_BIN_DIR:-} ]]; then
   bin=$SWIFTLET_BIN_DIR
 else
   scratch=${SWIFTLET_BUILD_DIR:-.build-release}
-  say "building the release binaries (static Swift stdlib) in $scratch"
-  swift build -c release --static-swift-stdlib --scratch-path "$scratch"
-  bin=$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)
+  say "building the release binaries (static Swift stdlib, kubeletd in its link order) in $scratch"
+  bin=$(bash scripts/build-release.sh "$scratch")
 fi
 programs=(swiftlet-runc swiftlet-cri swiftlet-monitor swiftlet-pause swiftlet-image swiftlet-cni kubeletd swiftlet-node swiftlet-control-plane)
 for p in "${programs[@]}"; do
