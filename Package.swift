@@ -12,6 +12,9 @@ func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
+/// kubeletd's link inputs (link-order.txt, private-text.ld), as absolute paths for the linker.
+let kubeletdLinkFiles = "\(Context.packageDirectory)/Sources/kubeletd/kubeletd"
+
 /// Link flags for the small C programs that run once per pod or per container.
 let perPodProgram: [LinkerSetting] = [.unsafeFlags(["-static-executable", "-Xlinker", "--gc-sections"])]
 
@@ -245,9 +248,9 @@ let package = Package(
             // (scripts/link-order.sh; scripts/build-release.sh gives every function its section).
             linkerSettings: [.unsafeFlags([
                 "-static-executable", "-use-ld=lld",
-                "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/kubeletd/kubeletd/link-order.txt",
+                "-Xlinker", "--symbol-ordering-file=\(kubeletdLinkFiles)/link-order.txt",
                 "-Xlinker", "--no-warn-symbol-ordering",
-                "-Xlinker", "--script=\(Context.packageDirectory)/Sources/kubeletd/kubeletd/private-text.ld",
+                "-Xlinker", "--script=\(kubeletdLinkFiles)/private-text.ld",
             ], .when(configuration: .release))]),
         .executableTarget(
             name: "SwiftletNode",

@@ -21,18 +21,7 @@ import kubeletlib
 PODS, ROUNDS, SINGLE = int(os.environ["PODS"]), int(os.environ["ROUNDS"]), int(os.environ["SINGLE"])
 RUNTIMES = os.environ["RUNTIMES"].split()
 
-def manifest(name, image):
-    return f"""apiVersion: v1
-kind: Pod
-metadata: {{name: {name}}}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: main
-    image: {image}
-    imagePullPolicy: IfNotPresent
-    command: [sleep, "3600"]
-"""
+manifest = kubeletlib.sleep_pod
 
 def proc_stats(pid):
     rss = 0

@@ -40,32 +40,16 @@ SWIFTLET_BIN_DIR=$work/bin python3 - "$repo" <<'PY'
 import os, signal, sys, time
 sys.path.insert(0, os.path.join(sys.argv[1], "tests", "kubelet"))
 import kubeletlib
-from testkit import bin_dir
 
-def manifest(name, image, probes=False):
-    extra = """    readinessProbe: {exec: {command: [true]}, periodSeconds: 1}
+PROBES = """    readinessProbe: {exec: {command: [true]}, periodSeconds: 1}
     livenessProbe: {tcpSocket: {port: 8080}, periodSeconds: 2, failureThreshold: 100}
-""" if probes else ""
-    return f"""apiVersion: v1
-kind: Pod
-metadata: {{name: {name}}}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: main
-    image: {image}
-    imagePullPolicy: IfNotPresent
-    command: [sleep, "3600"]
-{extra}"""
+"""
 
 node = kubeletlib.Node(runtime="swiftlet-cri")
 try:
     node.start_runtime()
-    config = node.write_config(fileCheckFrequency="20s")
-    node.spawn("kubeletd", [str(bin_dir() / "kubeletd"), "--config", str(config), "--root-dir", str(node.root_dir),
-                            "--hostname-override", node.node_name])
-    node.wait_for(lambda: node.get("/healthz") == "ok", timeout=300, what="kubeletd under callgrind")
-    node.write_manifest("probed.yaml", manifest("probed", node.image, probes=True))
+    node.start_kubelet(startup_timeout=300, fileCheckFrequency="20s")  # under callgrind: slow start
+    node.write_manifest("probed.yaml", kubeletlib.sleep_pod("probed", node.image, PROBES))
     node.wait_for(lambda: f"probed-{node.node_name}" in node.pods(), timeout=300, what="the probed pod")
     time.sleep(10)
     for path in ("/runningpods", "/metrics", "/stats/summary", f"/containerLogs/default/probed-{node.node_name}/main"):
@@ -74,7 +58,7 @@ try:
     node.wait_for(lambda: not node.pods(), timeout=300, what="the probed pod to go")
     n = 100
     for i in range(n):
-        node.write_manifest(f"p{i}.yaml", manifest(f"p{i}", node.image))
+        node.write_manifest(f"p{i}.yaml", kubeletlib.sleep_pod(f"p{i}", node.image))
     def all_running():
         pods = node.pods()
         return len(pods) == n and all(p.get("status", {}).get("phase") == "Running" for p in pods.values())
@@ -113,22 +97,20 @@ for path in glob.glob(f"{work}/callgrind.out.*"):
                     cost[fn] += int(fields[1])
 if not cost:
     sys.exit("link-order.sh: callgrind wrote no profile")
-defined = set()
-size = {}
+size = {}  # function name -> bytes, every function the binary defines
 nm = subprocess.run(["nm", "-S", "--defined-only", binary], capture_output=True, text=True, check=True).stdout
 for line in nm.splitlines():
     f = line.split()
     if len(f) == 4 and f[2] in "tTwWi":
-        defined.add(f[3])
         size[f[3]] = int(f[1], 16)
-names = [n for n, _ in sorted(cost.items(), key=lambda kv: (-kv[1], kv[0])) if n in defined]
+names = [n for n, _ in sorted(cost.items(), key=lambda kv: (-kv[1], kv[0])) if n in size]
 # glibc picks its string functions by CPU (IFUNC): valgrind's virtual CPU lacks AVX-512, so the
 # variants this machine runs are missing from the profile. Every variant of a family the profile
 # used goes at the end of the list (small functions, a few KiB in all).
 family = re.compile(r"^(__(?:mem|str|stp|wmem|wcs|raw)[a-z]*?_)(?:sse2|ssse3|sse4|avx|evex|erms)")
 families = {m.group(1) for m in map(family.match, names) if m} | {"__memmove_", "__memcpy_", "__memset_"}
 listed = set(names)
-names += sorted(n for n in defined if n not in listed and any(n.startswith(f) for f in families))
+names += sorted(n for n in size if n not in listed and any(n.startswith(f) for f in families))
 with open(out, "w") as f:
     f.write("".join(n + "\n" for n in names))
 print(f"link-order.sh: {len(names)} functions, {sum(size[n] for n in names) / 1e6:.1f} MB of code -> {out}")

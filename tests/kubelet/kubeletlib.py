@@ -32,6 +32,22 @@ def runtime_available(runtime) -> bool:
         and shutil.which("docker-registry") is not None and shutil.which("skopeo") is not None
 
 
+def sleep_pod(name, image, container_extra=""):
+    """A static pod manifest: one container running `sleep 3600` from `image`, grace period 1 s.
+    `container_extra`: more lines of the container's spec, each indented by four spaces."""
+    return f"""apiVersion: v1
+kind: Pod
+metadata: {{name: {name}}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: {image}
+    imagePullPolicy: IfNotPresent
+    command: [sleep, "3600"]
+{container_extra}"""
+
+
 def busybox_oci_archive(dest: Path, ref_name: str, entrypoint=None, cmd=("sh",)) -> Path:
     """An OCI image archive (tar of an OCI layout) with busybox-static and its applets."""
     entries = busybox_entries(passwd=b"nobody:x:65534:65534::/:/bin/false\n", group=b"nogroup:x:65534:\n")
@@ -242,11 +258,13 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
         path.write_text(json.dumps(config))
         return path
 
-    def start_kubelet(self, **extra):
+    def start_kubelet(self, startup_timeout=30, **extra):
+        """Starts kubeletd with a config of `extra` settings and waits for /healthz (a slow
+        start, e.g. under valgrind, needs a longer `startup_timeout`)."""
         config = self.write_config(**extra)
         self.spawn("kubeletd", [str(bin_dir() / "kubeletd"), "--config", str(config), "--root-dir", str(self.root_dir),
                                 "--hostname-override", self.node_name])
-        deadline = time.time() + 30
+        deadline = time.time() + startup_timeout
         while True:
             try:
                 if self.get("/healthz") == "ok":

@@ -3,7 +3,7 @@
 freed, and keeps the images containers use and the runtime's sandbox image."""
 
 from housekeeping import CRI, node_fixture
-from kubeletlib import busybox_oci_archive
+from kubeletlib import busybox_oci_archive, sleep_pod
 from test_static_pods import status
 
 node = node_fixture(imageGCHighThresholdPercent=1, imageGCLowThresholdPercent=0, imageMinimumGCAge="12s",
@@ -25,28 +25,14 @@ def extra_image(node):
     return ref
 
 
-def pod(name, image):
-    return f"""apiVersion: v1
-kind: Pod
-metadata: {{name: {name}}}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: main
-    image: {image}
-    imagePullPolicy: IfNotPresent
-    command: [sleep, "3600"]
-"""
-
-
 def tagged(cri, ref):
     return [i for i in cri.images() if ref in i.repo_tags]
 
 
 def test_unused_image_is_removed_and_used_ones_stay(node, manifests):
     ref = extra_image(node)
-    manifests("user.yaml", pod("user", node.image))
-    manifests("extra.yaml", pod("extra", ref))
+    manifests("user.yaml", sleep_pod("user", node.image))
+    manifests("extra.yaml", sleep_pod("extra", ref))
     node.wait_for(lambda: status(node, "user").get("phase") == "Running" and status(node, "extra").get("phase") == "Running",
                   what="both pods Running")
     cri = CRI(node)
